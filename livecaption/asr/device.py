@@ -1,0 +1,101 @@
+"""Device and precision are decided here and nowhere else.
+
+``auto`` means fp16 on CUDA and fp32 on the CPU. int8 is dynamic quantization of the Linear
+layers, which PyTorch implements on the CPU only. Falling back from CUDA to the CPU logs exactly
+one warning, and the reason travels with the choice so every result can report it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+
+from livecaption.errors import UserError
+
+log = logging.getLogger("livecaption")
+
+DEVICES_HELP = "auto, cpu, cuda or cuda:N"
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+_DEVICE = re.compile(r"^(auto|cpu|cuda)(:(\d+))?$")
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: str  # "cpu" or "cuda:N"
+    precision: str  # "fp32", "fp16", "bf16" or "int8"
+    fallback: str | None = None  # why the requested device/precision was not used
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def describe(self) -> str:
+        text = f"{self.device} {self.precision}"
+        return f"{text} (fallback: {self.fallback})" if self.fallback else text
+
+    def fall_back_to_cpu(self, reason: str) -> "DeviceChoice":
+        """The CPU equivalent of this choice, logging the one warning users see."""
+        precision = self.precision if self.precision in ("fp32", "bf16", "int8") else "fp32"
+        log.warning("%s; using the CPU with %s instead", reason, precision)
+        return replace(self, device="cpu", precision=precision, fallback=reason)
+
+
+def torch_dtype(precision: str):
+    """The torch dtype that weights are held in for ``precision`` (int8 loads as fp32 first)."""
+    import torch
+
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.float32}[precision]
+
+
+def _cuda_state() -> tuple[bool, int, bool]:
+    """(available, device count, bf16 supported) without failing where torch lacks CUDA."""
+    import torch
+
+    try:
+        if not torch.cuda.is_available():
+            return False, 0, False
+        return True, torch.cuda.device_count(), bool(torch.cuda.is_bf16_supported())
+    except (RuntimeError, AssertionError):  # a broken driver reads as "no CUDA"
+        return False, 0, False
+
+
+def resolve_device(device: str = "auto", precision: str = "auto") -> DeviceChoice:
+    """Validate the user's request and decide what will actually run."""
+    device = (device or "auto").strip().lower()
+    precision = (precision or "auto").strip().lower()
+    match = _DEVICE.match(device)
+    if not match or (match.group(1) != "cuda" and match.group(2)):
+        raise UserError(f"invalid device '{device}': use {DEVICES_HELP}")
+    if precision not in PRECISIONS:
+        raise UserError(f"invalid precision '{precision}': use one of {', '.join(PRECISIONS)}")
+
+    kind, index = match.group(1), int(match.group(3) or 0)
+    if kind == "cuda" and precision == "int8":
+        raise UserError(
+            "int8 is dynamic quantization, which PyTorch runs on the CPU only; "
+            "use --device cpu --precision int8, or fp16 on CUDA"
+        )
+    if kind == "cpu" or (kind == "auto" and precision == "int8"):
+        return DeviceChoice("cpu", "fp32" if precision == "auto" else precision)
+
+    available, count, bf16_ok = _cuda_state()
+    wanted = DeviceChoice(f"cuda:{index}", "fp16" if precision == "auto" else precision)
+    if not available:
+        return wanted.fall_back_to_cpu("CUDA unavailable")
+    if index >= count:
+        raise UserError(f"device cuda:{index} does not exist; this machine has {count} CUDA device(s)")
+    if wanted.precision == "bf16" and not bf16_ok:
+        log.warning("this GPU has no bf16 support; using fp16 instead")
+        return replace(wanted, precision="fp16", fallback="no bf16 on this GPU")
+    return wanted
+
+
+def supported_precisions(choice_device: str) -> dict[str, str | None]:
+    """Each precision mapped to None if it runs on ``choice_device``, else the reason it does not."""
+    reasons: dict[str, str | None] = {p: None for p in PRECISIONS}
+    if choice_device.startswith("cuda"):
+        reasons["int8"] = "int8 dynamic quantization runs on the CPU only"
+        if not _cuda_state()[2]:
+            reasons["bf16"] = "this GPU has no bf16 support"
+    return reasons

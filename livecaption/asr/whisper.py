@@ -1,0 +1,258 @@
+"""The Whisper recognizer: audio of any length in, a typed ``Transcription`` out.
+
+Long audio is decoded in 30 s windows. Each window ends either on the last timestamp the model
+emitted (the next window starts exactly there) or at its full length, so segment times grow
+monotonically across windows. Features follow CTranslate2/faster-whisper: the log-mel of the
+whole recording is computed once and each window is zero-padded in the mel domain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from livecaption.asr.alignment import WordAligner
+from livecaption.asr.decoding import WindowDecodeRequest, WindowDecodeResult, WindowDecoder
+from livecaption.asr.device import DeviceChoice, resolve_device
+from livecaption.asr.models import DEFAULT_MODEL, ProgressCallback, resolve_model
+from livecaption.asr.types import Segment, TranscribeOptions, Transcription, Word
+from livecaption.asr.whisper_runtime import (
+    FRAMES_PER_SECOND,
+    HOP_LENGTH,
+    INPUT_STRIDE,
+    N_FRAMES,
+    SAMPLE_RATE,
+    WhisperRuntime,
+)
+from livecaption.errors import UserError
+
+log = logging.getLogger("livecaption")
+
+SECONDS_PER_TIMESTAMP = 0.02
+MAX_PROMPT_TOKENS = 223  # half the text context, less <|startofprev|>
+
+
+@dataclasses.dataclass
+class _WindowSegment:
+    start: float
+    end: float
+    tokens: list[int]
+
+
+class WhisperRecognizer:
+    """Whisper through transformers, on the device and precision decided by ``resolve_device``."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str = "auto",
+        precision: str = "auto",
+        progress: ProgressCallback | None = None,
+    ):
+        choice = resolve_device(device, precision)
+        self.runtime = WhisperRuntime(resolve_model(model, progress), choice)
+        self.model_name = model
+        self.decoder = WindowDecoder(self.runtime)
+        self.aligner = WordAligner(self.runtime)
+
+    @property
+    def choice(self) -> DeviceChoice:
+        return self.runtime.choice
+
+    def describe_device(self) -> str:
+        return self.choice.describe()
+
+    def languages(self) -> Sequence[str]:
+        return list(self.runtime.tokens.languages)
+
+    # -- public API ---------------------------------------------------------------------
+
+    def check_options(self, options: TranscribeOptions) -> None:
+        """Refuse combinations this model cannot do, before any audio is processed."""
+        langs = self.runtime.tokens.languages
+        if not langs:
+            if options.language not in (None, "en"):
+                raise UserError(f"model '{self.model_name}' is English-only; it cannot transcribe '{options.language}'")
+            if options.task == "translate":
+                raise UserError(f"model '{self.model_name}' is English-only; translation needs a multilingual model")
+        elif options.language is not None and options.language not in langs:
+            raise UserError(f"unknown language '{options.language}'; this model knows: {', '.join(sorted(langs))}")
+
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        options: TranscribeOptions = TranscribeOptions(),
+        on_progress: Callable[[float, float], None] | None = None,
+    ) -> Transcription:
+        self.check_options(options)
+        duration = len(audio) / SAMPLE_RATE
+        mel = self.runtime.log_mel(audio, pad_samples=HOP_LENGTH)
+        content_frames = len(audio) // HOP_LENGTH
+        language = options.language or (None if self.runtime.tokens.languages else "en")
+        history: list[int] = self.runtime.encode_text(" " + options.prompt.strip()) if options.prompt else []
+        segments: list[Segment] = []
+        seek = 0
+        while seek < content_frames:
+            size = min(N_FRAMES, content_frames - seek)
+            window = torch.nn.functional.pad(mel[:, seek : seek + size], (0, N_FRAMES - size))
+            states = self.runtime.encode(window)
+            if language is None:
+                language, _ = self.decoder.detect_language(states)
+                log.info("detected language: %s", language)
+            sot = self._sot_sequence(language, options)
+            result = self._decode_with_fallback(states, sot, history, options)
+            offset = seek / FRAMES_PER_SECOND
+            if self._is_silence(result, options):
+                seek += size
+                continue
+            pieces, advance = self._split_segments(result.tokens, size)
+            seek += advance
+            window_segments = self._finish_segments(pieces, result, offset, states, sot, size, language, options)
+            segments.extend(_monotonic(window_segments, segments[-1].end if segments else 0.0, duration))
+            if options.condition_on_previous_text and result.temperature <= 0.5:
+                history.extend(result.tokens)
+            else:
+                history = []
+            if on_progress:
+                on_progress(min(seek / FRAMES_PER_SECOND, duration), duration)
+        text = "".join(seg.text if seg.text.startswith(" ") else " " + seg.text for seg in segments).strip()
+        return Transcription(
+            text=text,
+            language=language or "en",
+            segments=tuple(segments),
+            duration=duration,
+            model=self.model_name,
+            device=self.choice.device,
+            precision=self.choice.precision,
+            fallback=self.choice.fallback,
+            options=dataclasses.asdict(options),
+        )
+
+    # -- steps --------------------------------------------------------------------------
+
+    def _sot_sequence(self, language: str, options: TranscribeOptions) -> tuple[int, ...]:
+        tok = self.runtime.tokens
+        sequence = [tok.sot]
+        if tok.languages:
+            sequence += [tok.languages[language], tok.translate if options.task == "translate" else tok.transcribe]
+        if options.without_timestamps:
+            sequence.append(tok.no_timestamps)
+        return tuple(sequence)
+
+    def _decode_with_fallback(self, states, sot, history, options) -> WindowDecodeResult:
+        prompt = (self.runtime.tokens.sot_prev, *history[-MAX_PROMPT_TOKENS:]) if history else ()
+        max_initial = round(options.max_initial_timestamp / SECONDS_PER_TIMESTAMP)
+        result = None
+        for temperature in options.temperatures:
+            request = WindowDecodeRequest(
+                prompt_tokens=prompt,
+                sot_sequence=sot,
+                temperature=temperature,
+                beam_size=options.beam_size,
+                patience=options.patience,
+                length_penalty=options.length_penalty,
+                with_timestamps=not options.without_timestamps,
+                max_initial_timestamp_index=max_initial,
+                suppress_blank=options.suppress_blank,
+            )
+            result = self.decoder.decode(states, request)
+            if not self._needs_fallback(result, options):
+                break
+            log.debug("window decode at temperature %.1f rejected; retrying hotter", temperature)
+        return result
+
+    @staticmethod
+    def _needs_fallback(result: WindowDecodeResult, options: TranscribeOptions) -> bool:
+        too_repetitive = options.compression_ratio_threshold is not None and (
+            result.compression_ratio > options.compression_ratio_threshold
+        )
+        too_unsure = options.log_prob_threshold is not None and result.avg_logprob < options.log_prob_threshold
+        silent = options.no_speech_threshold is not None and result.no_speech_prob > options.no_speech_threshold
+        return too_repetitive or (too_unsure and not silent)
+
+    @staticmethod
+    def _is_silence(result: WindowDecodeResult, options: TranscribeOptions) -> bool:
+        if options.no_speech_threshold is None or result.no_speech_prob <= options.no_speech_threshold:
+            return False
+        return options.log_prob_threshold is None or result.avg_logprob < options.log_prob_threshold
+
+    def _split_segments(self, tokens: Sequence[int], size: int) -> tuple[list[_WindowSegment], int]:
+        """Cut a window's tokens at timestamp pairs; returns the pieces and how far to seek."""
+        ts_begin = self.runtime.tokens.timestamp_begin
+        stamp = [t >= ts_begin for t in tokens]
+        ends_single = len(tokens) >= 2 and stamp[-1] and not stamp[-2]
+        pairs = [i for i in range(1, len(tokens)) if stamp[i] and stamp[i - 1]]
+        if not pairs:
+            stamps = [t for t in tokens if t >= ts_begin]
+            seconds = size / FRAMES_PER_SECOND
+            if stamps and stamps[-1] != ts_begin:
+                seconds = (stamps[-1] - ts_begin) * SECONDS_PER_TIMESTAMP
+            return [_WindowSegment(0.0, seconds, list(tokens))], size
+        cuts = pairs + ([len(tokens)] if ends_single else [])
+        pieces, last = [], 0
+        for cut in cuts:
+            piece = list(tokens[last:cut])
+            pieces.append(_WindowSegment(
+                (piece[0] - ts_begin) * SECONDS_PER_TIMESTAMP, (piece[-1] - ts_begin) * SECONDS_PER_TIMESTAMP, piece
+            ))
+            last = cut
+        if ends_single:
+            return pieces, size
+        return pieces, (tokens[last - 1] - ts_begin) * INPUT_STRIDE
+
+    def _finish_segments(self, pieces, result, offset, states, sot, size, language, options) -> list[Segment]:
+        eot = self.runtime.tokens.eot
+        texts = [[t for t in piece.tokens if t < eot] for piece in pieces]
+        words: list[Word] = []
+        if options.word_timestamps:
+            words = self.aligner.align(states, list(sot), [t for ts in texts for t in ts], size, language)
+        segments, word_index = [], 0
+        for piece, text_tokens in zip(pieces, texts):
+            text = self.runtime.decode_text(text_tokens)
+            if not text.strip():
+                continue
+            start, end = offset + piece.start, offset + piece.end
+            seg_words = []
+            # Words are handed out by their non-space characters: word texts concatenate to the segment texts.
+            remaining = _visible_length(text)
+            while word_index < len(words) and remaining > 0:
+                word = words[word_index]
+                remaining -= _visible_length(word.text)
+                seg_words.append(Word(offset + word.start, offset + word.end, word.text, word.probability))
+                word_index += 1
+            segments.append(Segment(
+                start=start,
+                end=end,
+                text=text,
+                words=tuple(seg_words),
+                avg_logprob=result.avg_logprob,
+                no_speech_prob=result.no_speech_prob,
+                compression_ratio=result.compression_ratio,
+                temperature=result.temperature,
+            ))
+        return segments
+
+
+def _visible_length(text: str) -> int:
+    return len("".join(text.split()))
+
+
+def _monotonic(segments: list[Segment], floor: float, duration: float) -> list[Segment]:
+    """Clamp segment and word times so they never go backwards or past the audio's end."""
+    fixed = []
+    for seg in segments:
+        start = min(max(seg.start, floor), duration)
+        end = min(max(seg.end, start), duration)
+        words, word_floor = [], start
+        for w in seg.words:
+            w_start = min(max(w.start, word_floor), end)
+            w_end = min(max(w.end, w_start), end)
+            words.append(dataclasses.replace(w, start=w_start, end=w_end))
+            word_floor = w_end
+        fixed.append(dataclasses.replace(seg, start=start, end=end, words=tuple(words)))
+        floor = end
+    return fixed

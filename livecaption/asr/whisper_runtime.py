@@ -1,0 +1,224 @@
+"""A loaded Whisper model: weights on the chosen device and precision, features, forward passes.
+
+The weights are transformers' ``WhisperForConditionalGeneration`` loaded from safetensors only
+(never pickles, never remote code). Decoding strategy lives in ``decoding``; this module only
+knows how to run the network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livecaption.asr.device import DeviceChoice, torch_dtype
+from livecaption.asr.models import ResolvedModel, check_model_folder
+from livecaption.errors import ModelError
+
+log = logging.getLogger("livecaption")
+
+SAMPLE_RATE = 16_000
+HOP_LENGTH = 160
+N_FFT = 400
+CHUNK_SECONDS = 30
+N_SAMPLES = SAMPLE_RATE * CHUNK_SECONDS
+N_FRAMES = N_SAMPLES // HOP_LENGTH  # 3000 mel frames per window
+FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH  # 100
+TOKENS_PER_SECOND = 50  # one encoder position per two mel frames
+INPUT_STRIDE = 2
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    eot: int
+    sot: int
+    sot_prev: int
+    sot_lm: int | None
+    no_speech: int | None
+    no_timestamps: int
+    transcribe: int | None
+    translate: int | None
+    languages: dict[str, int]  # code -> token id; empty for English-only models
+
+    @property
+    def timestamp_begin(self) -> int:
+        return self.no_timestamps + 1
+
+
+def _special_tokens(tokenizer, multilingual: bool) -> SpecialTokens:
+    def tid(token: str) -> int | None:
+        value = tokenizer.convert_tokens_to_ids(token)
+        if not isinstance(value, int):
+            return None
+        # Unknown tokens map to the unk id (which is <|endoftext|> itself in Whisper).
+        if value == tokenizer.unk_token_id and token != tokenizer.unk_token:
+            return None
+        return value
+
+    languages = {}
+    # English-only checkpoints carry language tokens in their vocabulary but were never trained on them.
+    added = tokenizer.get_added_vocab() if multilingual else {}
+    for token, token_id in sorted(added.items(), key=lambda kv: kv[1]):
+        code = token[2:-2] if token.startswith("<|") and token.endswith("|>") else ""
+        if 2 <= len(code) <= 3 and code.isalpha() and code.islower():
+            languages[code] = token_id
+    required = {name: tid(name) for name in ("<|endoftext|>", "<|startoftranscript|>", "<|startofprev|>", "<|notimestamps|>")}
+    missing = [name for name, value in required.items() if value is None]
+    if missing:
+        raise ModelError(f"the model's tokenizer lacks Whisper's special tokens {', '.join(missing)}")
+    return SpecialTokens(
+        eot=required["<|endoftext|>"],
+        sot=required["<|startoftranscript|>"],
+        sot_prev=required["<|startofprev|>"],
+        sot_lm=tid("<|startoflm|>"),
+        no_speech=tid("<|nospeech|>") or tid("<|nocaptions|>"),
+        no_timestamps=required["<|notimestamps|>"],
+        transcribe=tid("<|transcribe|>"),
+        translate=tid("<|translate|>"),
+        languages=languages,
+    )
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+class WhisperRuntime:
+    """Weights, tokenizer and mel filters of one Whisper model on one device/precision."""
+
+    def __init__(self, resolved: ResolvedModel, choice: DeviceChoice):
+        import torch
+        from transformers import WhisperFeatureExtractor, WhisperTokenizerFast
+
+        _quiet_transformers()
+        check_model_folder(resolved.path)
+        self.resolved = resolved
+        self.config = self._read_config(resolved.path)
+        try:
+            self.tokenizer = WhisperTokenizerFast.from_pretrained(str(resolved.path))
+            extractor = WhisperFeatureExtractor.from_pretrained(str(resolved.path))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"model folder {resolved.path}: cannot load tokenizer or feature extractor ({exc})") from None
+        self.multilingual = int(self.config["vocab_size"]) >= 51865
+        self.tokens = _special_tokens(self.tokenizer, self.multilingual)
+        self.generation = self._read_generation(resolved.path)
+        self.mel_filters = torch.from_numpy(np.asarray(extractor.mel_filters, dtype=np.float32).T.copy())
+        self.n_mels = int(self.config["num_mel_bins"])
+        self.choice = choice
+        self.model = self._load(choice)
+        self.lock = threading.Lock()  # one forward pass at a time per model
+
+    @staticmethod
+    def _read_config(path: Path) -> dict:
+        try:
+            config = json.loads((path / "config.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"model folder {path}: unreadable config.json ({exc})") from None
+        if config.get("model_type") != "whisper":
+            raise ModelError(f"model folder {path} holds a '{config.get('model_type')}' model, not Whisper")
+        return config
+
+    @staticmethod
+    def _read_generation(path: Path) -> dict:
+        try:
+            return json.loads((path / "generation_config.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _load_weights(self, choice: DeviceChoice):
+        import torch
+        from transformers import WhisperForConditionalGeneration
+
+        try:
+            model = WhisperForConditionalGeneration.from_pretrained(
+                str(self.resolved.path),
+                dtype=torch_dtype(choice.precision),
+                attn_implementation="sdpa",
+                use_safetensors=True,
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelError(f"cannot load model weights from {self.resolved.path}: {str(exc)[:200]}") from None
+        model.eval()
+        if choice.precision == "int8":
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return model
+
+    def _load(self, choice: DeviceChoice):
+        import torch
+
+        model = self._load_weights(choice)
+        if choice.is_cuda:
+            try:
+                return model.to(choice.device)
+            except torch.cuda.OutOfMemoryError:
+                del model
+                torch.cuda.empty_cache()
+                self.choice = choice.fall_back_to_cpu("CUDA out of memory while loading the model")
+                return self._load_weights(self.choice)
+        return model
+
+    # -- features -----------------------------------------------------------------------
+
+    def log_mel(self, audio: np.ndarray, pad_samples: int = N_SAMPLES):
+        """Whisper's log-mel spectrogram (n_mels, frames) of ``audio`` plus ``pad_samples`` of silence."""
+        import torch
+
+        samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+        if pad_samples:
+            samples = torch.nn.functional.pad(samples, (0, pad_samples))
+        window = torch.hann_window(N_FFT)
+        stft = torch.stft(samples, N_FFT, HOP_LENGTH, window=window, return_complex=True)
+        power = stft[..., :-1].abs() ** 2
+        mel = self.mel_filters @ power
+        log_spec = torch.clamp(mel, min=1e-10).log10()
+        log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+        return (log_spec + 4.0) / 4.0
+
+    # -- forward passes -----------------------------------------------------------------
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device if self.choice.precision != "int8" else "cpu"
+
+    @property
+    def dtype(self):
+        return torch_dtype(self.choice.precision)
+
+    def encode(self, mel_window):
+        """Encoder states (1, 1500, d) for one (n_mels, 3000) window."""
+        import torch
+
+        with torch.no_grad():
+            mel = mel_window.unsqueeze(0).to(self.device, self.dtype)
+            return self.model.model.encoder(mel).last_hidden_state
+
+    def new_cache(self):
+        from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
+        return EncoderDecoderCache(DynamicCache(), DynamicCache())
+
+    def decoder_logits(self, tokens, encoder_states, cache):
+        """Float32 logits (batch, len, vocab) for ``tokens`` continuing what ``cache`` holds."""
+        import torch
+
+        with torch.no_grad():
+            out = self.model.model.decoder(
+                input_ids=tokens.to(self.device),
+                encoder_hidden_states=encoder_states,
+                past_key_values=cache,
+                use_cache=True,
+            )
+            return self.model.proj_out(out.last_hidden_state).float()
+
+    def decode_text(self, token_ids) -> str:
+        return self.tokenizer.decode([t for t in token_ids if t < self.tokens.eot])
+
+    def encode_text(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)

