@@ -173,7 +173,7 @@ class WordAligner:
             end_t = float(jump_times[min(end, len(jump_times) - 1)])
             prob = float(np.mean(token_probs[begin:end])) if end > begin else 0.0
             result.append(Word(start=start_t, end=max(start_t, end_t), text=word.text, probability=prob))
-        return merge_punctuation(result)
+        return clamp_long_words(merge_punctuation(result))
 
 
 def merge_punctuation(words: list[Word]) -> list[Word]:
@@ -196,3 +196,30 @@ def merge_punctuation(words: list[Word]) -> list[Word]:
     if carry is not None:
         merged.append(carry)
     return merged
+
+
+SENTENCE_END = ".。!！?？"
+
+
+def clamp_long_words(words: list[Word]) -> list[Word]:
+    """Trim words that DTW stretched over a pause.
+
+    DTW must give every frame to some token, so silence before a sentence is absorbed by its
+    first word and silence after it by its last. A word longer than twice the median word
+    (itself capped at 0.7 s) at such a boundary is cut to that length on the silent side.
+    """
+    durations = [w.end - w.start for w in words if w.end > w.start]
+    if not durations:
+        return words
+    limit = 2 * min(0.7, float(np.median(durations)))
+    fixed = list(words)
+    for i, word in enumerate(fixed):
+        if word.end - word.start <= limit:
+            continue
+        starts_sentence = i == 0 or fixed[i - 1].text.strip()[-1:] in SENTENCE_END
+        ends_sentence = i == len(fixed) - 1 or word.text.strip()[-1:] in SENTENCE_END
+        if starts_sentence:
+            fixed[i] = Word(word.end - limit, word.end, word.text, word.probability)
+        elif ends_sentence:
+            fixed[i] = Word(word.start, word.start + limit, word.text, word.probability)
+    return fixed

@@ -100,8 +100,10 @@ class LogitRules:
 class WindowDecoder:
     """Runs one decode over an encoded window."""
 
-    def __init__(self, runtime: WhisperRuntime):
+    def __init__(self, runtime: WhisperRuntime, seed: int = 0):
         self.runtime = runtime
+        # Sampling (temperature fallback) draws from a seeded generator: same audio, same text.
+        self.generator = torch.Generator().manual_seed(seed)
 
     def detect_language(self, encoder_states: torch.Tensor) -> tuple[str, dict[str, float]]:
         tok = self.runtime.tokens
@@ -155,7 +157,8 @@ class WindowDecoder:
             rules.apply(logits, tokens)
             logprobs = torch.log_softmax(logits, dim=-1)
             if temperature > 0:
-                next_token = int(torch.distributions.Categorical(logits=logits / temperature).sample()[0])
+                probs = torch.softmax(logits[0] / temperature, dim=-1)
+                next_token = int(torch.multinomial(probs, 1, generator=self.generator)[0])
             else:
                 next_token = int(logits[0].argmax())
             if next_token == eot:

@@ -34,6 +34,7 @@ log = logging.getLogger("livecaption")
 
 SECONDS_PER_TIMESTAMP = 0.02
 MAX_PROMPT_TOKENS = 223  # half the text context, less <|startofprev|>
+SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
 
 
 @dataclasses.dataclass
@@ -89,6 +90,7 @@ class WhisperRecognizer:
         on_progress: Callable[[float, float], None] | None = None,
     ) -> Transcription:
         self.check_options(options)
+        self.decoder.generator.manual_seed(0)
         duration = len(audio) / SAMPLE_RATE
         mel = self.runtime.log_mel(audio, pad_samples=HOP_LENGTH)
         content_frames = len(audio) // HOP_LENGTH
@@ -98,6 +100,9 @@ class WhisperRecognizer:
         seek = 0
         while seek < content_frames:
             size = min(N_FRAMES, content_frames - seek)
+            if _is_digital_silence(audio[seek * HOP_LENGTH : (seek + size) * HOP_LENGTH]):
+                seek += size  # Whisper invents "you" in pure silence; never decode it
+                continue
             window = torch.nn.functional.pad(mel[:, seek : seek + size], (0, N_FRAMES - size))
             states = self.runtime.encode(window)
             if language is None:
@@ -146,7 +151,7 @@ class WhisperRecognizer:
     def _decode_with_fallback(self, states, sot, history, options) -> WindowDecodeResult:
         prompt = (self.runtime.tokens.sot_prev, *history[-MAX_PROMPT_TOKENS:]) if history else ()
         max_initial = round(options.max_initial_timestamp / SECONDS_PER_TIMESTAMP)
-        result = None
+        attempts: list[WindowDecodeResult] = []
         for temperature in options.temperatures:
             request = WindowDecodeRequest(
                 prompt_tokens=prompt,
@@ -161,9 +166,13 @@ class WhisperRecognizer:
             )
             result = self.decoder.decode(states, request)
             if not self._needs_fallback(result, options):
-                break
+                return result
+            attempts.append(result)
             log.debug("window decode at temperature %.1f rejected; retrying hotter", temperature)
-        return result
+        # Every temperature failed a check: the likeliest attempt that is not a loop is the least bad.
+        threshold = options.compression_ratio_threshold
+        not_loops = [r for r in attempts if threshold is None or r.compression_ratio <= threshold]
+        return max(not_loops or attempts, key=lambda r: r.avg_logprob)
 
     @staticmethod
     def _needs_fallback(result: WindowDecodeResult, options: TranscribeOptions) -> bool:
@@ -224,6 +233,8 @@ class WhisperRecognizer:
                 remaining -= _visible_length(word.text)
                 seg_words.append(Word(offset + word.start, offset + word.end, word.text, word.probability))
                 word_index += 1
+            if seg_words:  # aligned word times are finer than the 30 s window's timestamp tokens
+                start, end = seg_words[0].start, seg_words[-1].end
             segments.append(Segment(
                 start=start,
                 end=end,
@@ -235,6 +246,11 @@ class WhisperRecognizer:
                 temperature=result.temperature,
             ))
         return segments
+
+
+def _is_digital_silence(samples: np.ndarray) -> bool:
+    """True when nothing in ``samples`` rises above -60 dBFS: no speech can be in it."""
+    return samples.size == 0 or float(np.max(np.abs(samples))) < SILENCE_PEAK
 
 
 def _visible_length(text: str) -> int:

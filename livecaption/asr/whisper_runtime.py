@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,7 +148,12 @@ class WhisperRuntime:
             raise ModelError(f"cannot load model weights from {self.resolved.path}: {str(exc)[:200]}") from None
         model.eval()
         if choice.precision == "int8":
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            with warnings.catch_warnings():
+                # torch.ao's dynamic quantization is deprecated in favour of torchao but is the
+                # one int8 path that ships with torch itself; the warning is ours to track, not users'.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         return model
 
     def _load(self, choice: DeviceChoice):

@@ -1,0 +1,5 @@
+import sys
+
+from livecaption.cli import main
+
+sys.exit(main())

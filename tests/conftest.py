@@ -1,0 +1,68 @@
+"""Shared fixtures: the real speech clips in ../shared/speech and session-wide loaded models.
+
+Converted models live in the normal user cache so the (one-time) conversion is shared with
+the app; tests that exercise conversion itself point LIVECAPTION_CACHE_DIR at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SPEECH_DIR = Path(os.environ.get("LIVECAPTION_SPEECH_DIR", REPO.parent / "shared" / "speech"))
+
+
+def _manifest() -> dict[str, dict]:
+    path = SPEECH_DIR / "manifest.json"
+    if not path.is_file():
+        raise RuntimeError(f"speech clips not found at {SPEECH_DIR}; set LIVECAPTION_SPEECH_DIR")
+    return {clip["file"]: clip for clip in json.loads(path.read_text())["clips"]}
+
+
+CLIPS = _manifest()
+
+
+def clip_path(name: str) -> Path:
+    return SPEECH_DIR / name
+
+
+@pytest.fixture(scope="session")
+def clips() -> dict[str, dict]:
+    return CLIPS
+
+
+@pytest.fixture(scope="session")
+def jfk_audio() -> np.ndarray:
+    from livecaption.audio.decode import decode_audio
+
+    return decode_audio(clip_path("jfk.flac"))
+
+
+@pytest.fixture(scope="session")
+def tiny_fp32():
+    from livecaption.asr.whisper import WhisperRecognizer
+
+    return WhisperRecognizer("tiny.en", "cpu", "fp32")
+
+
+@pytest.fixture(scope="session")
+def base_fp32():
+    from livecaption.asr.whisper import WhisperRecognizer
+
+    return WhisperRecognizer("base", "cpu", "fp32")
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run the real ``livecaption`` entry point in a subprocess."""
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "livecaption", *args],
+        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
+    )
