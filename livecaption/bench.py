@@ -36,19 +36,36 @@ class BenchRow:
 
 
 def add_bench_parser(commands) -> None:
-    bench = commands.add_parser("bench", help="measure speed and accuracy on a recording")
+    bench = commands.add_parser("bench", help="measure latency, speed and accuracy on a recording")
     bench.add_argument("file", metavar="FILE", help="recording to measure on")
     bench.add_argument("--ref", default=None, metavar="TEXT_FILE", help="reference transcript for WER")
-    bench.add_argument("--offline", action="store_true", required=True,
-                       help="time whole-file transcription (the only mode so far)")
-    bench.add_argument("--compare", action="store_true", help="also run faster-whisper int8 and fp32 (CPU)")
-    bench.add_argument("--model", default=DEFAULT_MODEL, help="an embedded model (default: tiny.en)")
-    bench.add_argument("--precisions", default="fp32,bf16,int8,fp16", help="comma-separated list")
-    bench.add_argument("--beam-size", type=int, default=5)
+    pace = bench.add_mutually_exclusive_group()
+    pace.add_argument("--realtime", action="store_true", help="stream at real-time pace (the default)")
+    pace.add_argument("--fast", action="store_true", help="stream as fast as the worker allows, on a simulated clock")
+    bench.add_argument("--events", default=None, metavar="EVENTS.jsonl", help="write one JSON line per committed word")
+    bench.add_argument("--offline", action="store_true", help="time whole-file transcription per precision instead")
+    bench.add_argument("--compare", action="store_true", help="with --offline: also run faster-whisper int8 and fp32")
+    bench.add_argument("--model", default=DEFAULT_MODEL, help="model (default: tiny.en)")
+    bench.add_argument("--device", default="cpu", help="streaming device (default: cpu)")
+    bench.add_argument("--precision", default="auto", help="streaming precision (default: auto)")
+    bench.add_argument("--precisions", default="fp32,bf16,int8,fp16", help="with --offline: comma-separated list")
+    bench.add_argument("--beam-size", type=int, default=None, help="default: 5 offline, 1 streaming")
     bench.add_argument("--language", default=None)
-    bench.add_argument("--repeat", type=int, default=1, help="timed runs per engine; the best is kept")
-    bench.add_argument("--json", action="store_true", help="print the rows as JSON")
-    bench.set_defaults(func=run_bench)
+    bench.add_argument("--repeat", type=int, default=1, help="with --offline: timed runs per engine; the best is kept")
+    bench.add_argument("--json", action="store_true", help="print the results as JSON")
+    bench.set_defaults(func=_dispatch)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.offline:
+        if args.beam_size is None:
+            args.beam_size = 5
+        return run_bench(args)
+    if args.compare:
+        raise UserError("--compare goes with --offline")
+    from livecaption.bench_stream import run_stream_bench
+
+    return run_stream_bench(args)
 
 
 def ct2_folder_for(model_name: str, scratch: Path) -> Path:

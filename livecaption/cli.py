@@ -51,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--force", action="store_true", help="overwrite existing output files")
     tr.set_defaults(func=_cmd_transcribe)
 
+    listen = commands.add_parser("listen", help="live captions in the terminal from a microphone")
+    listen.add_argument("--input", default=None, metavar="DEV", help="input device index or name (default: system default)")
+    _add_model_options(listen)
+    listen.add_argument("--language", default="auto", help="language code, or auto to detect (default: auto)")
+    listen.add_argument("-o", "--output", default=None, help="save the transcript here on exit (txt/srt/vtt/json by extension)")
+    listen.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    listen.set_defaults(func=_cmd_listen)
+
+    devices = commands.add_parser("devices", help="list audio input devices")
+    devices.set_defaults(func=_cmd_devices)
+
     models = commands.add_parser("models", help="list the embedded models and where they are converted")
     models.set_defaults(func=_cmd_models)
 
@@ -99,6 +110,18 @@ def _cmd_models(args: argparse.Namespace) -> int:
         marker = " (default)" if name == DEFAULT_MODEL else ""
         print(f"{name}{marker}\t{model.description}\t{state}")
     return 0
+
+
+def _cmd_listen(args: argparse.Namespace) -> int:
+    from livecaption.listen import run_listen
+
+    return run_listen(args)
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from livecaption.listen import run_devices
+
+    return run_devices(args)
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:

@@ -8,10 +8,27 @@ import unicodedata
 _PUNCT = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
 
 
+_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+          "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def _number_words(token: str) -> str:
+    """'3' -> 'three', '42' -> 'forty two': Whisper writes small numbers either way."""
+    if not token.isdigit() or len(token) > 2:
+        return token
+    value = int(token)
+    if value < 20:
+        return _UNITS[value]
+    tens, units = divmod(value, 10)
+    return _TENS[tens] + ("" if units == 0 else " " + _UNITS[units])
+
+
 def normalize(text: str) -> str:
-    """Lower case, punctuation removed, whitespace collapsed (apostrophes inside words kept)."""
+    """Lower case, punctuation removed, whitespace collapsed (apostrophes inside words kept),
+    and numbers below 100 spelled out in English words so '3' and 'three' compare equal."""
     text = unicodedata.normalize("NFKC", text).lower()
-    return " ".join(_PUNCT.sub(" ", text).split())
+    return " ".join(_number_words(token) for token in _PUNCT.sub(" ", text).split())
 
 
 def _edit_distance(ref: list[str], hyp: list[str]) -> int:

@@ -88,7 +88,7 @@ class WordAligner:
             heads = [[layer, h] for layer in range(layers // 2, layers) for h in range(n_heads)]
         self.heads = [(int(layer), int(head)) for layer, head in heads]
 
-    def _cross_attention_logits(self, tokens: list[int], encoder_states: torch.Tensor):
+    def _cross_attention_logits(self, tokens: list[int], encoder_states: torch.Tensor, frames: int):
         """Raw q.k scores (heads, tokens, frames) of the alignment heads, and token probabilities."""
         decoder = self.runtime.model.model.decoder
         captured: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -105,13 +105,16 @@ class WordAligner:
                 hook.remove()
         scores = []
         with torch.no_grad():
-            for layer, head in self.heads:
+            projected = {}
+            for layer in captured:  # one projection per layer, only over the frames that hold audio
                 attn = decoder.layers[layer].encoder_attn
                 hidden, states = captured[layer]
-                head_dim = attn.head_dim
-                q = attn.q_proj(hidden)[0].view(-1, attn.num_heads, head_dim)[:, head].float()
-                k = attn.k_proj(states)[0].view(-1, attn.num_heads, head_dim)[:, head].float()
-                scores.append(q @ k.T * head_dim**-0.5)
+                shape = (-1, attn.num_heads, attn.head_dim)
+                projected[layer] = (attn.q_proj(hidden)[0].view(shape).float(),
+                                    attn.k_proj(states[:, :frames])[0].view(shape).float(), attn.head_dim)
+            for layer, head in self.heads:
+                q, k, head_dim = projected[layer]
+                scores.append(q[:, head] @ k[:, head].T * head_dim**-0.5)
         return torch.stack(scores), torch.softmax(logits[0], dim=-1)
 
     def split_words(self, text_tokens: list[int], language: str) -> list[_WordTokens]:
@@ -152,9 +155,9 @@ class WordAligner:
             return []
         tok = self.runtime.tokens
         tokens = [*sot_sequence, tok.no_timestamps, *text_tokens, tok.eot]
-        scores, probs = self._cross_attention_logits(tokens, encoder_states)
         frames = max(1, num_frames // 2)
-        weights = torch.softmax(scores[:, :, :frames], dim=-1)
+        scores, probs = self._cross_attention_logits(tokens, encoder_states, frames)
+        weights = torch.softmax(scores, dim=-1)
         std, mean = torch.std_mean(weights, dim=-2, keepdim=True, unbiased=False)
         weights = _median_filter((weights - mean) / (std + 1e-8), 7)
         matrix = weights.mean(dim=0)[len(sot_sequence) : -1]

@@ -170,6 +170,20 @@ class WhisperRuntime:
                 return self._load_weights(self.choice)
         return model
 
+    def memory_stats(self) -> dict[str, int]:
+        """CUDA memory of this model's device (allocated, reserved, peak, total); empty on the CPU."""
+        if not self.choice.is_cuda:
+            return {}
+        import torch
+
+        index = torch.device(self.choice.device).index or 0
+        return {
+            "allocated": int(torch.cuda.memory_allocated(index)),
+            "reserved": int(torch.cuda.memory_reserved(index)),
+            "peak": int(torch.cuda.max_memory_allocated(index)),
+            "total": int(torch.cuda.get_device_properties(index).total_memory),
+        }
+
     # -- features -----------------------------------------------------------------------
 
     def log_mel(self, audio: np.ndarray, pad_samples: int = N_SAMPLES):

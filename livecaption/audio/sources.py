@@ -1,0 +1,217 @@
+"""Audio sources with one interface: a microphone (sounddevice) and a file replay.
+
+A source writes blocks of float32 mono samples into a ``RingBuffer`` at its own sample rate.
+The microphone's PortAudio callback does nothing but copy the block and note overflow flags.
+The replay feeds the same blocks at real-time pace from a thread, or, on a simulated clock,
+whenever the worker ``pump``s it: then time moves only as fast as the worker does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from livecaption.audio.ring import RingBuffer
+from livecaption.errors import UserError
+
+log = logging.getLogger("livecaption")
+
+TARGET_RATE = 16_000
+
+
+class AudioSource(Protocol):
+    sample_rate: int
+    description: str
+
+    def open(self) -> None:
+        """Acquire the device; afterwards ``sample_rate`` is final."""
+        ...
+
+    def start(self, ring: RingBuffer) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def pump(self, until: float) -> bool:
+        """Simulated-clock sources write every block that ends by ``until``; False once exhausted."""
+        ...
+
+    def next_block_time(self) -> float | None:
+        """When the next block ends on the simulated clock (None for live sources or at the end)."""
+        ...
+
+
+class FileReplaySource:
+    """Replays 16 kHz audio in fixed blocks, like a microphone would deliver it."""
+
+    def __init__(self, audio: np.ndarray, block_ms: int = 20, realtime: bool = True, description: str = "replay"):
+        self.audio = np.asarray(audio, dtype=np.float32)
+        self.sample_rate = TARGET_RATE
+        self.block = TARGET_RATE * block_ms // 1000
+        self.realtime = realtime
+        self.description = description
+        self._pos = 0
+        self._ring: RingBuffer | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / TARGET_RATE
+
+    def open(self) -> None:
+        pass
+
+    def start(self, ring: RingBuffer) -> None:
+        self._ring = ring
+        if self.realtime:
+            self._thread = threading.Thread(target=self._play, name="replay", daemon=True)
+            self._thread.start()
+
+    def _write_next(self) -> None:
+        block = self.audio[self._pos : self._pos + self.block]
+        self._pos += len(block)
+        self._ring.write(block)
+
+    def _play(self) -> None:
+        began = time.perf_counter()
+        while self._pos < len(self.audio) and not self._stop.is_set():
+            due = began + (self._pos + self.block) / TARGET_RATE  # a block exists once it has been spoken
+            delay = due - time.perf_counter()
+            if delay > 0 and self._stop.wait(delay):
+                break
+            self._write_next()
+        self._ring.close()
+
+    def pump(self, until: float) -> bool:
+        while self._pos < len(self.audio) and (self._pos + self.block) / TARGET_RATE <= until + 1e-9:
+            self._write_next()
+        if self._pos >= len(self.audio):
+            self._ring.close()
+            return False
+        return True
+
+    def next_block_time(self) -> float | None:
+        if self._pos >= len(self.audio):
+            return None
+        return min(len(self.audio), self._pos + self.block) / TARGET_RATE
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+@dataclass(frozen=True)
+class InputDevice:
+    index: int
+    name: str
+    host_api: str
+    channels: int
+    default_rate: float
+    is_default: bool
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except OSError as exc:  # PortAudio missing from the system
+        raise UserError(f"audio capture needs the PortAudio library ({exc}); on Debian: apt install libportaudio2") from None
+    return sounddevice
+
+
+def list_input_devices(sd=None) -> list[InputDevice]:
+    sd = sd or _sounddevice()
+    try:
+        default_in = sd.default.device[0]
+        apis = sd.query_hostapis()
+        devices = sd.query_devices()
+    except sd.PortAudioError as exc:
+        raise UserError(f"cannot list audio devices: {exc}") from None
+    return [
+        InputDevice(i, d["name"], apis[d["hostapi"]]["name"], d["max_input_channels"], d["default_samplerate"], i == default_in)
+        for i, d in enumerate(devices) if d["max_input_channels"] > 0
+    ]
+
+
+def resolve_input_device(spec: str | int | None, sd=None) -> InputDevice:
+    """An input device by index, exact name, or unique name fragment; None = the default."""
+    devices = list_input_devices(sd)
+    if not devices:
+        raise UserError("no audio input device found")
+    if spec is None or spec == "":
+        default = next((d for d in devices if d.is_default), devices[0])
+        return default
+    if isinstance(spec, int) or str(spec).isdigit():
+        match = [d for d in devices if d.index == int(spec)]
+    else:
+        match = [d for d in devices if d.name == spec] or [d for d in devices if str(spec).lower() in d.name.lower()]
+    if len(match) != 1:
+        names = ", ".join(f"{d.index}: {d.name}" for d in devices)
+        reason = "no input device matches" if not match else "several input devices match"
+        raise UserError(f"{reason} '{spec}'; inputs are: {names}")
+    return match[0]
+
+
+class MicrophoneSource:
+    """Captures one channel from a sounddevice input at 16 kHz, or at the device's native rate."""
+
+    def __init__(self, device: str | int | None = None, block_ms: int = 20, sd=None):
+        self._sd = sd or _sounddevice()
+        self.device = resolve_input_device(device, self._sd)
+        self.block_ms = block_ms
+        self.description = f"{self.device.index}: {self.device.name}"
+        self.sample_rate = TARGET_RATE
+        self.overflows = 0
+        self._stream = None
+        self._ring: RingBuffer | None = None
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        # Runs on PortAudio's thread: copy and count, nothing else.
+        if status.input_overflow:
+            self.overflows += 1
+        self._ring.write(indata[:, 0])
+
+    def _open(self, rate: int):
+        return self._sd.InputStream(
+            device=self.device.index, channels=1, samplerate=rate, dtype="float32",
+            blocksize=int(rate * self.block_ms / 1000), callback=self._callback,
+        )
+
+    def open(self) -> None:
+        """Open the stream at 16 kHz, or at the device's native rate when it refuses 16 kHz."""
+        try:
+            self._stream = self._open(TARGET_RATE)
+            self.sample_rate = TARGET_RATE
+        except self._sd.PortAudioError:
+            native = int(self.device.default_rate)
+            log.info("device %s refuses 16 kHz; capturing at %d Hz and resampling", self.device.name, native)
+            try:
+                self._stream = self._open(native)
+            except self._sd.PortAudioError as exc:
+                raise UserError(f"cannot open input device '{self.device.name}': {exc}") from None
+            self.sample_rate = native
+
+    def start(self, ring: RingBuffer) -> None:
+        self._ring = ring
+        if self._stream is None:
+            self.open()
+        self._stream.start()
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+            self._stream = None
+        if self._ring is not None:
+            self._ring.close()
+
+    def pump(self, until: float) -> bool:
+        return self._stream is not None
+
+    def next_block_time(self) -> float | None:
+        return None

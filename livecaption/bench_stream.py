@@ -1,0 +1,145 @@
+"""``livecaption bench FILE``: a recording replayed through the full streaming pipeline.
+
+Reports streaming WER (against a reference and against the same model's offline transcript),
+word-emission, final and first-word latency percentiles, lag, RTF, dropped audio, peak memory.
+``--events`` writes every committed word with its audio times and emission time on the
+stream's clock, so any latency can be recomputed from the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livecaption.asr.types import TranscribeOptions
+from livecaption.audio.decode import SAMPLE_RATE, decode_audio
+from livecaption.audio.sources import FileReplaySource
+from livecaption.metrics import wer
+from livecaption.streaming.clock import RealClock, SimulatedClock
+from livecaption.streaming.options import StreamingOptions
+from livecaption.streaming.pipeline import StreamingPipeline
+from livecaption.sysinfo import peak_rss_bytes
+from livecaption.transcript.export import write_text_atomic
+
+
+@dataclass
+class StreamReport:
+    file: str
+    audio_seconds: float
+    mode: str
+    model: str
+    device: str
+    precision: str
+    words: int
+    text: str
+    offline_text: str
+    wer_vs_reference: float | None
+    offline_wer_vs_reference: float | None
+    wer_vs_offline: float
+    emission_latency_p50: float | None
+    emission_latency_p95: float | None
+    final_latency_p50: float | None
+    final_latency_p95: float | None
+    first_word_latency_p50: float | None
+    first_word_latency_p95: float | None
+    lag_max: float
+    rtf: float
+    dropped_seconds: float
+    peak_rss_mb: float | None
+    peak_gpu_mb: float | None
+    hypotheses_dropped: dict
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def stream_file(recognizer, audio: np.ndarray, fast: bool, options: StreamingOptions) -> StreamingPipeline:
+    """Replay ``audio`` through a fresh pipeline and return it, finished."""
+    clock = SimulatedClock() if fast else RealClock()
+    pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=not fast), options, clock=clock)
+    pipeline.start()
+    pipeline.wait()
+    if pipeline.error is not None:
+        raise pipeline.error
+    return pipeline
+
+
+def run_stream_bench(args: argparse.Namespace) -> int:
+    from livecaption.asr.whisper import WhisperRecognizer
+
+    audio = decode_audio(args.file)
+    reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
+    recognizer = WhisperRecognizer(args.model, args.device, args.precision)
+    options = StreamingOptions(language=args.language, beam_size=args.beam_size or 1)
+    recognizer.transcribe(audio[: SAMPLE_RATE * 3], TranscribeOptions(beam_size=1))  # warm-up
+    offline = recognizer.transcribe(audio, TranscribeOptions(language=args.language)).text
+    mode = "fast" if args.fast else "realtime"
+    print(f"bench: streaming {args.file} ({len(audio) / SAMPLE_RATE:.1f} s, {mode}) with {args.model} on "
+          f"{recognizer.describe_device()}", file=sys.stderr)
+    pipeline = stream_file(recognizer, audio, args.fast, options)
+    core, words = pipeline.core, pipeline.committed
+    emission = [w.emitted - w.end for w in words]
+    memory = recognizer.runtime.memory_stats()
+    peak_rss = peak_rss_bytes()
+    text = pipeline.transcript_text
+    report = StreamReport(
+        file=args.file, audio_seconds=len(audio) / SAMPLE_RATE, mode=mode, model=args.model,
+        device=recognizer.choice.device, precision=recognizer.choice.precision, words=len(words), text=text,
+        offline_text=offline,
+        wer_vs_reference=wer(reference, text) if reference else None,
+        offline_wer_vs_reference=wer(reference, offline) if reference else None,
+        wer_vs_offline=wer(offline, text),
+        emission_latency_p50=_percentile(emission, 50), emission_latency_p95=_percentile(emission, 95),
+        final_latency_p50=_percentile(core.final_latencies, 50), final_latency_p95=_percentile(core.final_latencies, 95),
+        first_word_latency_p50=_percentile(core.first_word_latencies, 50),
+        first_word_latency_p95=_percentile(core.first_word_latencies, 95),
+        lag_max=pipeline.lag_max, rtf=pipeline.stats().rtf, dropped_seconds=pipeline.ring.dropped_seconds,
+        peak_rss_mb=peak_rss / 2**20 if peak_rss else None,
+        peak_gpu_mb=memory["peak"] / 2**20 if memory else None,
+        hypotheses_dropped=dict(core.rejections),
+    )
+    if args.events:
+        lines = [json.dumps({"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
+                             "emitted": round(w.emitted, 3)}, ensure_ascii=False) for w in words]
+        write_text_atomic(Path(args.events), "".join(line + "\n" for line in lines), force=True)
+    if args.json:
+        print(json.dumps(asdict(report), indent=2, ensure_ascii=False))
+    else:
+        print_report(report)
+    return 0
+
+
+def _fmt(value: float | None, unit: str = " s") -> str:
+    return "-" if value is None else f"{value:.2f}{unit}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def print_report(r: StreamReport) -> None:
+    rows = [
+        ("audio", f"{r.audio_seconds:.1f} s, {r.mode}"),
+        ("model / device", f"{r.model} / {r.device} {r.precision}"),
+        ("WER stream vs reference", _pct(r.wer_vs_reference)),
+        ("WER offline vs reference", _pct(r.offline_wer_vs_reference)),
+        ("WER stream vs offline", _pct(r.wer_vs_offline)),
+        ("word emission latency p50 / p95", f"{_fmt(r.emission_latency_p50)} / {_fmt(r.emission_latency_p95)}"),
+        ("final latency p50 / p95", f"{_fmt(r.final_latency_p50)} / {_fmt(r.final_latency_p95)}"),
+        ("first-word latency p50 / p95", f"{_fmt(r.first_word_latency_p50)} / {_fmt(r.first_word_latency_p95)}"),
+        ("lag max", _fmt(r.lag_max)),
+        ("RTF", f"{r.rtf:.3f}"),
+        ("dropped audio", _fmt(r.dropped_seconds)),
+        ("peak RSS", _fmt(r.peak_rss_mb, " MB")),
+        ("peak GPU memory", _fmt(r.peak_gpu_mb, " MB")),
+        ("hypotheses dropped", ", ".join(f"{k}: {v}" for k, v in r.hypotheses_dropped.items()) or "none"),
+    ]
+    for name, value in rows:
+        print(f"{name:<34} {value}")
+    print(f"\nstream:  {r.text}\noffline: {r.offline_text}")

@@ -1,0 +1,117 @@
+"""``livecaption listen``: live captions in the terminal from a microphone.
+
+Committed text is printed once and never rewritten; the tentative tail is redrawn in place
+(greyed) on a terminal, and left out when stdout is a file or a pipe. Ctrl-C stops cleanly:
+the utterance in progress is decoded and committed, and the transcript saved with ``-o``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+from livecaption.audio.sources import MicrophoneSource, list_input_devices
+from livecaption.streaming.events import CaptionUpdate, StreamStats
+from livecaption.streaming.options import StreamingOptions, VadOptions
+from livecaption.streaming.pipeline import StreamingPipeline
+from livecaption.transcript.export import FORMATS, check_writable, render, write_text_atomic
+from livecaption.transcript.live import LiveTranscript, session_options
+
+DIM, RESET, CLEAR = "\x1b[2m", "\x1b[0m", "\x1b[K"
+
+
+class TerminalCaptions:
+    """Renders caption updates; called from the worker thread, so it serialises its writes."""
+
+    def __init__(self, stream=sys.stdout):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.line = ""
+        self.lock = threading.Lock()
+        self.stats: StreamStats | None = None
+
+    def update(self, event) -> None:
+        if isinstance(event, StreamStats):
+            self.stats = event
+            return
+        if not isinstance(event, CaptionUpdate):
+            return
+        with self.lock:
+            self.line += "".join(w.text for w in event.committed)
+            width = shutil.get_terminal_size((100, 20)).columns
+            if len(self.line) > width - 30:  # too long to redraw in place: settle it on screen
+                cut = self.line.rfind(" ", 0, width - 30)
+                cut = cut if cut > 0 else len(self.line)
+                self._write_line(self.line[:cut])
+                self.line = self.line[cut:]
+            if event.utterance_ended:
+                if self.line.strip():
+                    self._write_line(self.line)
+                self.line = ""
+            elif self.tty:
+                tail = f" {DIM}{event.tentative}{RESET}" if event.tentative else ""
+                self.stream.write(f"\r{CLEAR}{self.line.strip()}{tail}")
+                self.stream.flush()
+
+    def _write_line(self, text: str) -> None:
+        prefix = f"\r{CLEAR}" if self.tty else ""
+        self.stream.write(f"{prefix}{text.strip()}\n")
+        self.stream.flush()
+
+
+def _format_for(output: str | None) -> str:
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    return suffix if suffix in FORMATS else "txt"
+
+
+def run_listen(args: argparse.Namespace) -> int:
+    from livecaption.cli import load_recognizer
+
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        check_writable(output, args.force)
+    language = None if args.language in (None, "", "auto") else args.language
+    options = StreamingOptions(language=language)
+    vad_options = VadOptions()
+    source = MicrophoneSource(args.input)
+    recognizer = load_recognizer(args)
+    choice = recognizer.choice
+    transcript = LiveTranscript(args.model, choice.device, choice.precision, choice.fallback,
+                                session_options(options, vad_options, language))
+    screen = TerminalCaptions()
+
+    def on_event(event) -> None:
+        if isinstance(event, CaptionUpdate):
+            transcript.add(event)
+        screen.update(event)
+
+    pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event)
+    print(f"listening on {source.description} with {args.model} ({recognizer.describe_device()}); Ctrl-C to stop",
+          file=sys.stderr)
+    pipeline.start()
+    try:
+        while not pipeline.wait(timeout=0.5):
+            pass
+    except KeyboardInterrupt:
+        print("\nstopping...", file=sys.stderr)
+    pipeline.stop()
+    if output is not None:
+        write_text_atomic(output, render(transcript.to_transcription(language or "en"), _format_for(args.output)),
+                          force=args.force)
+        print(f"transcript saved to {output}", file=sys.stderr)
+    if pipeline.error is not None:
+        print(f"livecaption: error: capture stopped: {pipeline.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    devices = list_input_devices()
+    print("index  default  channels  rate     host API        name")
+    for d in devices:
+        print(f"{d.index:>5}  {'*' if d.is_default else ' ':^7}  {d.channels:>8}  {int(d.default_rate):>6}  "
+              f"{d.host_api[:14]:<14}  {d.name}")
+    return 0

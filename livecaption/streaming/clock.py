@@ -1,0 +1,54 @@
+"""The stream's clock: wall time for live audio, or a simulated clock for replay as fast as possible.
+
+On the simulated clock, time passes only when audio is waited for (the replay jumps ahead to
+the next block) or when compute is spent (``charge``), so latencies measured on it equal those
+of a real-time run with the same compute, without waiting for the audio to play.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+
+class StreamClock(Protocol):
+    simulated: bool
+
+    def now(self) -> float: ...
+
+    def charge(self, seconds: float) -> None:
+        """Account for compute time just spent (the wall clock has already moved)."""
+
+
+class RealClock:
+    simulated = False
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+
+    def now(self) -> float:
+        return time.perf_counter() - self._start
+
+    def charge(self, seconds: float) -> None:
+        pass
+
+
+class SimulatedClock:
+    simulated = True
+
+    def __init__(self) -> None:
+        self._now = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def charge(self, seconds: float) -> None:
+        with self._lock:
+            self._now += max(0.0, seconds)
+
+    def advance_to(self, moment: float) -> None:
+        with self._lock:
+            self._now = max(self._now, moment)

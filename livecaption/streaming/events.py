@@ -1,0 +1,51 @@
+"""Typed events out of the streaming engine (no Qt): what the terminal, the window and tests consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CommittedWord:
+    text: str  # with its leading space where the language uses spaces
+    start: float  # audio seconds since the stream began
+    end: float
+    emitted: float  # stream-clock seconds when it was committed
+    probability: float
+
+
+@dataclass(frozen=True)
+class CaptionUpdate:
+    committed: tuple[CommittedWord, ...]  # newly committed words only; never retracted later
+    tentative: str  # the current unstable tail, replaced by the next update
+    time: float  # stream-clock seconds
+    utterance_ended: bool = False
+
+
+@dataclass(frozen=True)
+class SpeechActivity:
+    speaking: bool
+    audio_time: float  # where in the audio the VAD decided
+    time: float
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    time: float
+    device: str  # e.g. "cpu fp32 (fallback: CUDA unavailable)"
+    final_latency_last: float | None
+    final_latency_p50: float | None
+    first_word_latency_last: float | None
+    lag: float  # seconds of captured audio the worker has not processed yet
+    lag_max: float
+    rtf: float  # compute seconds per second of audio processed
+    step: float  # the adaptive decode step now
+    dropped_seconds: float
+    rss_bytes: int
+    gpu_allocated: int | None = None
+    gpu_peak: int | None = None
+    gpu_total: int | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+Event = CaptionUpdate | SpeechActivity | StreamStats

@@ -1,0 +1,60 @@
+"""Option sets for capture, the VAD gate and the streaming worker: frozen, validated up front.
+
+Overrides go through ``dataclasses.replace``; ``asdict`` of these is what a transcript's header
+records, so a transcript always says which settings produced it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livecaption.errors import UserError
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    frame_ms: int = 30  # webrtcvad accepts 10, 20 or 30 ms frames
+    aggressiveness: int = 3  # 0 (lenient) .. 3 (strict about what counts as speech)
+    pre_roll_ms: int = 300  # audio kept from before the onset so the first syllable is not clipped
+    hangover_ms: int = 500  # silence needed before an utterance is considered finished
+    start_window_ms: int = 300  # onset needs `start_ratio` voiced frames within this window
+    start_ratio: float = 0.6
+    tail_ms: int = 200  # audio decoded after the last voiced frame (soft consonants)
+
+    def __post_init__(self) -> None:
+        if self.frame_ms not in (10, 20, 30):
+            raise UserError(f"VAD frame must be 10, 20 or 30 ms, not {self.frame_ms}")
+        if self.aggressiveness not in (0, 1, 2, 3):
+            raise UserError(f"VAD aggressiveness must be 0-3, not {self.aggressiveness}")
+        for name in ("pre_roll_ms", "hangover_ms", "start_window_ms", "tail_ms"):
+            if getattr(self, name) < 0:
+                raise UserError(f"VAD {name} must not be negative")
+        if self.hangover_ms < self.frame_ms:
+            raise UserError("VAD hangover must be at least one frame")
+        if not 0 < self.start_ratio <= 1:
+            raise UserError("VAD start ratio must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class StreamingOptions:
+    step_s: float = 0.5  # minimum audio between two decodes of the current utterance
+    max_step_s: float = 5.0  # the adaptive step never grows past this
+    max_utterance_s: float = 20.0  # longer utterances are cut at a committed word boundary
+    ring_seconds: float = 60.0  # capture buffer; beyond it the oldest audio is dropped (reported)
+    prompt_chars: int = 200  # recently committed text given to the model as its prompt
+    beam_size: int = 1
+    language: str | None = None
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    min_word_probability: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.step_s <= self.max_step_s:
+            raise UserError("streaming step must be positive and at most max_step_s")
+        if not 2.0 <= self.max_utterance_s <= 28.0:
+            raise UserError("max utterance must be between 2 and 28 s (Whisper sees 30 s at most)")
+        if self.ring_seconds < self.max_utterance_s:
+            raise UserError("the ring buffer must hold at least one maximal utterance")
+        if self.beam_size < 1:
+            raise UserError("beam size must be at least 1")

@@ -1,0 +1,149 @@
+"""The live pipeline: source -> ring buffer -> worker thread -> typed events.
+
+The capture side only writes into the ring buffer. One worker thread reads it, resamples to
+16 kHz, runs the VAD and the streaming core, and hands every event to ``on_event`` (from the
+worker thread: a UI must marshal them to its own thread). The worker blocks on the ring
+buffer's condition variable; it never polls with sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import threading
+from typing import Callable
+
+from livecaption.audio.resample import StreamResampler
+from livecaption.audio.ring import RingBuffer
+from livecaption.audio.sources import AudioSource
+from livecaption.audio.vad import SAMPLE_RATE, VadGate
+from livecaption.streaming.clock import RealClock, SimulatedClock, StreamClock
+from livecaption.streaming.events import CaptionUpdate, CommittedWord, Event, StreamStats
+from livecaption.streaming.options import StreamingOptions, VadOptions
+from livecaption.streaming.transcriber import StreamingTranscriber
+from livecaption.sysinfo import process_rss_bytes
+
+log = logging.getLogger("livecaption")
+
+
+class StreamingPipeline:
+    def __init__(
+        self,
+        recognizer,
+        source: AudioSource,
+        options: StreamingOptions = StreamingOptions(),
+        vad_options: VadOptions = VadOptions(),
+        clock: StreamClock | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ):
+        self.recognizer = recognizer
+        self.source = source
+        self.options = options
+        self.vad_options = vad_options
+        self.clock = clock or RealClock()
+        self.on_event = on_event or (lambda event: None)
+        self.committed: list[CommittedWord] = []
+        self.lag_max = 0.0
+        self.error: BaseException | None = None
+        self.core: StreamingTranscriber | None = None
+        self.ring: RingBuffer | None = None
+        self._worker: threading.Thread | None = None
+
+    # -- control --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.source.open()
+        self.ring = RingBuffer(self.options.ring_seconds, self.source.sample_rate)
+        self.core = StreamingTranscriber(self.recognizer, self.options, VadGate(self.vad_options), self.clock)
+        self.source.start(self.ring)
+        self._worker = threading.Thread(target=self._run, name="livecaption-worker", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        """Stop capturing; the worker decodes what is left, commits it, and ends."""
+        self.source.stop()
+        if self.ring is not None:
+            self.ring.close()
+        self.wait()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._worker is not None:
+            self._worker.join(timeout)
+            return not self._worker.is_alive()
+        return True
+
+    # -- worker ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # surfaced to the caller; the transcript so far is kept
+            log.exception("streaming worker failed")
+            self.error = exc
+
+    def _await_audio(self, needed: int) -> None:
+        ring = self.ring
+        if isinstance(self.clock, SimulatedClock):
+            while ring.available < needed and self.source.pump(self.clock.now()):
+                shortfall = (needed - ring.available) / ring.sample_rate
+                self.clock.advance_to(max(self.source.next_block_time() or 0.0, self.clock.now() + shortfall))
+        else:
+            ring.wait(needed, timeout=max(0.05, self.core.step))
+
+    def _loop(self) -> None:
+        core, ring = self.core, self.ring
+        resampler = StreamResampler(ring.sample_rate)
+        index = 0  # 16 kHz sample index of the next sample handed to the core
+        while True:
+            self._await_audio(int(core.step * ring.sample_rate))
+            chunk = ring.read()
+            if len(chunk.samples) == 0:
+                if ring.closed:
+                    break
+                continue
+            if chunk.dropped_before:
+                index += round(chunk.dropped_before * SAMPLE_RATE / ring.sample_rate)
+                resampler.reset()
+                log.warning("fell behind: %.2f s of audio dropped", chunk.dropped_before / ring.sample_rate)
+            samples = resampler.process(chunk.samples)
+            core.insert_audio(index, samples)
+            index += len(samples)
+            self._deliver(core.process_iter())
+        self._deliver(core.finish())
+
+    def _deliver(self, events: list) -> None:
+        for event in events:
+            if isinstance(event, CaptionUpdate):
+                self.committed.extend(event.committed)
+            self.on_event(event)
+        self.on_event(self.stats())
+
+    # -- measurements ---------------------------------------------------------------------
+
+    def stats(self) -> StreamStats:
+        core = self.core
+        now = self.clock.now()
+        lag = max(0.0, now - core.processed_index / SAMPLE_RATE)
+        self.lag_max = max(self.lag_max, lag)
+        audio_seconds = core.processed_index / SAMPLE_RATE
+        memory = self.recognizer.runtime.memory_stats()
+        return StreamStats(
+            time=now,
+            device=self.recognizer.describe_device(),
+            final_latency_last=core.final_latencies[-1] if core.final_latencies else None,
+            final_latency_p50=statistics.median(core.final_latencies) if core.final_latencies else None,
+            first_word_latency_last=core.first_word_latencies[-1] if core.first_word_latencies else None,
+            lag=lag,
+            lag_max=self.lag_max,
+            rtf=core.compute_seconds / audio_seconds if audio_seconds else 0.0,
+            step=core.step,
+            dropped_seconds=self.ring.dropped_seconds,
+            rss_bytes=process_rss_bytes(),
+            gpu_allocated=memory.get("allocated"),
+            gpu_peak=memory.get("peak"),
+            gpu_total=memory.get("total"),
+        )
+
+    @property
+    def transcript_text(self) -> str:
+        return "".join(w.text for w in self.committed).strip()

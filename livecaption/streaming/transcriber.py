@@ -1,0 +1,209 @@
+"""The streaming core: audio in, caption updates out, with a push API and no threads.
+
+``insert_audio`` feeds 16 kHz samples (and runs the VAD), ``process_iter`` decodes what is due,
+``finish`` closes the stream. The pipeline drives it from a worker thread; tests and the
+simulated clock can drive it directly.
+
+Each step re-decodes the current utterance (from its start, or from the last cut) with the
+recently committed text as prompt; LocalAgreement commits the words two successive hypotheses
+agree on. At end of speech the utterance is decoded once more and committed whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from livecaption.asr.types import TranscribeOptions, Transcription
+from livecaption.audio.vad import SAMPLE_RATE, SpeechEnd, SpeechStart, VadGate
+from livecaption.streaming.agreement import CommittedLog, LocalAgreement, TimedWord
+from livecaption.streaming.clock import StreamClock
+from livecaption.streaming.events import CaptionUpdate, CommittedWord, SpeechActivity
+from livecaption.streaming.guards import rejection_reason
+from livecaption.streaming.options import StreamingOptions
+
+log = logging.getLogger("livecaption")
+
+MIN_DECODE_SECONDS = 0.3  # less audio than this holds no word worth showing
+IDLE_HISTORY_SECONDS = 2.0  # audio kept while idle, enough for any pre-roll
+MAX_PROMPT_WORDS = 100
+PROMPT_TIME_SLACK = 0.05
+
+
+@dataclass
+class Utterance:
+    start: int  # absolute 16 kHz sample index, pre-roll included
+    onset_time: float  # audio seconds of the first voiced frame
+    window_start: int  # decodes read from here (moves forward when a long utterance is cut)
+    agreement: LocalAgreement
+    end: int | None = None  # set by the VAD's end of speech
+    first_shown: bool = False
+    committed: list[CommittedWord] = field(default_factory=list)
+
+
+class StreamingTranscriber:
+    def __init__(self, recognizer, options: StreamingOptions, vad: VadGate, clock: StreamClock):
+        self.recognizer = recognizer
+        self.options = options
+        self.vad = vad
+        self.clock = clock
+        self.log = CommittedLog()
+        self.decoded_until = 0  # utterances never re-read audio an earlier utterance decoded
+        self.audio = np.zeros(0, dtype=np.float32)
+        self.audio_start = 0  # absolute index of self.audio[0]
+        self.current: Utterance | None = None
+        self.finished: list[Utterance] = []  # ended, waiting for their final decode
+        self.last_decode_end = 0
+        self.step = options.step_s
+        self.compute_seconds = 0.0
+        self.final_latencies: list[float] = []
+        self.first_word_latencies: list[float] = []
+        self.rejections: dict[str, int] = {}
+        self._activity: list[SpeechActivity] = []
+
+    # -- input ----------------------------------------------------------------------------
+
+    @property
+    def processed_index(self) -> int:
+        return self.audio_start + len(self.audio)
+
+    def insert_audio(self, start_index: int, samples: np.ndarray) -> None:
+        """Append 16 kHz samples that begin at absolute ``start_index`` (a jump marks lost audio)."""
+        if start_index > self.processed_index:  # audio was dropped: close what was open, restart clean
+            self._close_current(self.processed_index)
+            self.audio = np.zeros(0, dtype=np.float32)
+            self.audio_start = start_index
+        self.audio = np.concatenate([self.audio, np.asarray(samples, dtype=np.float32)])
+        for event in self.vad.process(start_index, samples):
+            if isinstance(event, SpeechStart):
+                onset = event.index + SAMPLE_RATE * self.vad.options.pre_roll_ms // 1000
+                start = max(event.index, self.audio_start, self.decoded_until)
+                self.current = Utterance(start=start, onset_time=onset / SAMPLE_RATE, window_start=start,
+                                         agreement=LocalAgreement(self.log))
+                self._activity.append(SpeechActivity(True, event.index / SAMPLE_RATE, self.clock.now()))
+            elif isinstance(event, SpeechEnd):
+                self._close_current(event.index)
+        self._trim_history()
+
+    def _close_current(self, end_index: int) -> None:
+        if self.current is not None:
+            self.current.end = end_index
+            tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
+            self.decoded_until = end_index + tail
+            self.finished.append(self.current)
+            self._activity.append(SpeechActivity(False, end_index / SAMPLE_RATE, self.clock.now()))
+            self.current = None
+
+    def _trim_history(self) -> None:
+        keep_from = self.processed_index - int(IDLE_HISTORY_SECONDS * SAMPLE_RATE)
+        for utt in self.finished + ([self.current] if self.current else []):
+            keep_from = min(keep_from, utt.window_start)
+        if keep_from > self.audio_start:
+            self.audio = self.audio[keep_from - self.audio_start :]
+            self.audio_start = keep_from
+
+    # -- decoding -------------------------------------------------------------------------
+
+    def process_iter(self) -> list[CaptionUpdate | SpeechActivity]:
+        """Decode whatever is due now: finished utterances first, then the current one."""
+        out: list[CaptionUpdate | SpeechActivity] = self._activity
+        self._activity = []
+        while self.finished:
+            out.append(self._final(self.finished.pop(0)))
+        utt = self.current
+        due = self.processed_index - self.last_decode_end >= int(self.step * SAMPLE_RATE)
+        if utt is not None and due and self.processed_index - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
+            out.append(self._partial(utt))
+        return out
+
+    def finish(self) -> list[CaptionUpdate | SpeechActivity]:
+        end = self.vad.flush()
+        if end is not None:
+            self._close_current(end.index)
+        return self.process_iter()
+
+    def _decode(self, start: int, end: int) -> tuple[Transcription | None, list[TimedWord]]:
+        audio = self.audio[max(0, start - self.audio_start) : max(0, end - self.audio_start)]
+        # The prompt is what was committed *before* this window: given words the window re-reads,
+        # Whisper takes them as already said and skips them in the audio.
+        window_start_s = start / SAMPLE_RATE + PROMPT_TIME_SLACK
+        before = [w for w in self.log.words[-MAX_PROMPT_WORDS:] if w.end <= window_start_s]
+        committed = "".join(w.text for w in before)
+        options = TranscribeOptions(
+            language=self.options.language,
+            beam_size=self.options.beam_size,
+            temperatures=(0.0,),
+            prompt=committed[-self.options.prompt_chars :] or None,
+            condition_on_previous_text=False,
+            compression_ratio_threshold=None,
+            log_prob_threshold=None,
+            no_speech_threshold=None,
+        )
+        began = time.perf_counter()
+        result = self.recognizer.transcribe(audio, options)
+        spent = time.perf_counter() - began
+        self.compute_seconds += spent
+        self.clock.charge(spent)
+        self.last_decode_end = end
+        # The step adapts: never ask for decodes faster than they can be made.
+        self.step = min(self.options.max_step_s, max(self.options.step_s, spent))
+        reason = rejection_reason(result, self.options)
+        if reason is not None:
+            self.rejections[reason] = self.rejections.get(reason, 0) + 1
+            log.debug("hypothesis dropped (%s): %r", reason, result.text)
+            return None, []
+        log.debug("hypothesis %.2f-%.2f s: %r", start / SAMPLE_RATE, end / SAMPLE_RATE, result.text)
+        offset = start / SAMPLE_RATE
+        words = [
+            TimedWord(w.text, offset + w.start, offset + w.end, w.probability)
+            for seg in result.segments for w in seg.words
+            if w.text.strip() and w.probability >= self.options.min_word_probability
+        ]
+        return result, words
+
+    def _emit(self, utt: Utterance, newly: list[TimedWord], ended: bool) -> CaptionUpdate:
+        now = self.clock.now()
+        committed = tuple(CommittedWord(w.text, w.start, w.end, now, w.probability) for w in newly)
+        utt.committed.extend(committed)
+        tentative = "" if ended else "".join(w.text for w in utt.agreement.tentative).strip()
+        if not utt.first_shown and (committed or tentative):
+            utt.first_shown = True
+            self.first_word_latencies.append(now - utt.onset_time)
+        return CaptionUpdate(committed=committed, tentative=tentative, time=now, utterance_ended=ended)
+
+    def _partial(self, utt: Utterance) -> CaptionUpdate:
+        _, words = self._decode(utt.window_start, self.processed_index)
+        newly = utt.agreement.insert(words, self.processed_index / SAMPLE_RATE) if words else []
+        if not words:
+            utt.agreement.discard_tentative()
+        self._cut_if_long(utt, words)
+        return self._emit(utt, newly, ended=False)
+
+    def _cut_if_long(self, utt: Utterance, words: list[TimedWord]) -> None:
+        """Keep the decode window under the limit by starting it at a committed word boundary."""
+        limit = int(self.options.max_utterance_s * SAMPLE_RATE)
+        if self.processed_index - utt.window_start < limit:
+            return
+        boundary = int(self.log.last_end * SAMPLE_RATE)
+        if boundary <= utt.window_start:  # nothing agreed for a whole window: take the hypothesis as it is
+            utt.agreement.commit_all(words)
+            boundary = int(self.log.last_end * SAMPLE_RATE) if words else self.processed_index
+        utt.window_start = max(utt.window_start, min(boundary, self.processed_index))
+        utt.agreement.start_window()
+
+    def _final(self, utt: Utterance) -> CaptionUpdate:
+        tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
+        end = min(self.processed_index, (utt.end or self.processed_index) + tail)
+        newly: list[TimedWord] = []
+        if end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
+            _, words = self._decode(utt.window_start, end)
+            newly = utt.agreement.commit_all(words)
+        else:
+            utt.agreement.discard_tentative()
+        update = self._emit(utt, newly, ended=True)
+        if utt.committed and utt.end is not None:
+            self.final_latencies.append(max(w.emitted for w in utt.committed) - utt.end / SAMPLE_RATE)
+        return update

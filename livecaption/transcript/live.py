@@ -1,0 +1,49 @@
+"""A live session's transcript: committed words grouped into utterances, exportable like a file's."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from livecaption.asr.types import Segment, Transcription, Word
+from livecaption.streaming.events import CaptionUpdate, CommittedWord
+
+
+class LiveTranscript:
+    def __init__(self, model: str, device: str, precision: str, fallback: str | None, options: dict):
+        self.model, self.device, self.precision, self.fallback = model, device, precision, fallback
+        self.options = options
+        self.segments: list[list[CommittedWord]] = []
+        self._open: list[CommittedWord] = []
+
+    def add(self, update: CaptionUpdate) -> None:
+        self._open.extend(update.committed)
+        if update.utterance_ended and self._open:
+            self.segments.append(self._open)
+            self._open = []
+
+    def words(self) -> list[CommittedWord]:
+        return [w for seg in self.segments for w in seg] + self._open
+
+    def to_transcription(self, language: str = "en", duration: float | None = None) -> Transcription:
+        groups = self.segments + ([self._open] if self._open else [])
+        segments = tuple(
+            Segment(
+                start=group[0].start,
+                end=group[-1].end,
+                text="".join(w.text for w in group),
+                words=tuple(Word(w.start, w.end, w.text, w.probability) for w in group),
+            )
+            for group in groups
+        )
+        text = "".join(seg.text for seg in segments).strip()
+        end = segments[-1].end if segments else 0.0
+        return Transcription(
+            text=text, language=language, segments=segments, duration=duration if duration is not None else end,
+            model=self.model, device=self.device, precision=self.precision, fallback=self.fallback,
+            options=dict(self.options),
+        )
+
+
+def session_options(streaming, vad, language: str | None) -> dict:
+    """The settings that produced a live transcript, recorded alongside it."""
+    return {"streaming": dataclasses.asdict(streaming), "vad": dataclasses.asdict(vad), "language": language}
