@@ -3,12 +3,14 @@
 Committed text is printed once and never rewritten; the tentative tail is redrawn in place
 (greyed) on a terminal, and left out when stdout is a file or a pipe. Ctrl-C stops cleanly:
 the utterance in progress is decoded and committed, and the transcript saved with ``-o``.
+SIGTERM does the same, so a session manager (or a test) can stop it without losing text.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -91,13 +93,17 @@ def run_listen(args: argparse.Namespace) -> int:
     pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event)
     print(f"listening on {source.description} with {args.model} ({recognizer.describe_device()}); Ctrl-C to stop",
           file=sys.stderr)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     pipeline.start()
     try:
-        while not pipeline.wait(timeout=0.5):
+        while not stop.is_set() and not pipeline.wait(timeout=0.2):
             pass
-    except KeyboardInterrupt:
         print("\nstopping...", file=sys.stderr)
-    pipeline.stop()
+        pipeline.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if output is not None:
         write_text_atomic(output, render(transcript.to_transcription(language or "en"), _format_for(args.output)),
                           force=args.force)
