@@ -29,6 +29,7 @@ class WindowDecodeRequest:
     with_timestamps: bool
     max_initial_timestamp_index: int | None
     suppress_blank: bool
+    max_new_tokens: int = MAX_SAMPLE_TOKENS
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class WindowDecoder:
         sot_index = len(request.prompt_tokens)
         rules = LogitRules(self.runtime, request, sample_begin)
         beams = request.beam_size if request.temperature == 0 else 1
-        max_tokens = min(MAX_SAMPLE_TOKENS, 448 - sample_begin)
+        max_tokens = min(request.max_new_tokens, MAX_SAMPLE_TOKENS, 448 - sample_begin)
 
         cache = self.runtime.new_cache()
         tokens = torch.tensor([initial] * beams, dtype=torch.long)

@@ -76,6 +76,8 @@ class TranscribeOptions:
     without_timestamps: bool = False
     max_initial_timestamp: float = 1.0
     suppress_blank: bool = True
+    max_new_tokens: int | None = None  # per 30 s window; None = Whisper's 224
+
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -86,6 +88,8 @@ class TranscribeOptions:
             raise UserError("temperatures must be a non-empty list of values >= 0")
         if self.patience <= 0:
             raise UserError(f"patience must be positive, not {self.patience}")
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise UserError("max_new_tokens must be at least 1")
 
 
 class Recognizer(Protocol):

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from livecaption.asr.alignment import WordAligner
-from livecaption.asr.decoding import WindowDecodeRequest, WindowDecodeResult, WindowDecoder
+from livecaption.asr.decoding import MAX_SAMPLE_TOKENS, WindowDecodeRequest, WindowDecodeResult, WindowDecoder
 from livecaption.asr.device import DeviceChoice, resolve_device
 from livecaption.asr.models import DEFAULT_MODEL, ProgressCallback, resolve_model
 from livecaption.asr.types import Segment, TranscribeOptions, Transcription, Word
@@ -163,6 +163,7 @@ class WhisperRecognizer:
                 with_timestamps=not options.without_timestamps,
                 max_initial_timestamp_index=max_initial,
                 suppress_blank=options.suppress_blank,
+                max_new_tokens=options.max_new_tokens or MAX_SAMPLE_TOKENS,
             )
             result = self.decoder.decode(states, request)
             if not self._needs_fallback(result, options):

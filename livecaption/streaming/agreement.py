@@ -123,9 +123,13 @@ class LocalAgreement:
         self._previous = fresh[agreed:]
         return newly
 
-    def commit_all(self, hypothesis: list[TimedWord]) -> list[TimedWord]:
-        """End of utterance (or a forced cut): the hypothesis is committed whole."""
-        newly = self._commit(self._new_part(hypothesis))
+    def commit_all(self, hypothesis: list[TimedWord], audio_end: float | None = None) -> list[TimedWord]:
+        """End of utterance: the hypothesis is committed whole. With ``audio_end`` (a forced cut
+        of a long utterance) words at the audio's edge are left for the next window."""
+        fresh = self._new_part(hypothesis)
+        if audio_end is not None:
+            fresh = [w for w in fresh if w.end <= audio_end - EDGE_GUARD]
+        newly = self._commit(fresh)
         self._previous = []
         return newly
 

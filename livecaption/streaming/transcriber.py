@@ -11,6 +11,7 @@ agree on. At end of speech the utterance is decoded once more and committed whol
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ log = logging.getLogger("livecaption")
 MIN_DECODE_SECONDS = 0.3  # less audio than this holds no word worth showing
 IDLE_HISTORY_SECONDS = 2.0  # audio kept while idle, enough for any pre-roll
 MAX_PROMPT_WORDS = 100
+FINAL_TEMPERATURES = (0.2, 0.4, 0.6)
+BASE_TOKENS, TOKENS_PER_AUDIO_SECOND = 16, 12  # fast speech is ~5 tokens/s, timestamps included
 PROMPT_TIME_SLACK = 0.05
 
 
@@ -62,6 +65,8 @@ class StreamingTranscriber:
         self.final_latencies: list[float] = []
         self.first_word_latencies: list[float] = []
         self.rejections: dict[str, int] = {}
+        self.decodes = 0
+        self.cuts = 0  # long utterances cut at a committed word boundary
         self._activity: list[SpeechActivity] = []
 
     # -- input ----------------------------------------------------------------------------
@@ -125,35 +130,49 @@ class StreamingTranscriber:
             self._close_current(end.index)
         return self.process_iter()
 
-    def _decode(self, start: int, end: int) -> tuple[Transcription | None, list[TimedWord]]:
+    def _decode(self, start: int, end: int, final: bool = False) -> tuple[Transcription | None, list[TimedWord]]:
         audio = self.audio[max(0, start - self.audio_start) : max(0, end - self.audio_start)]
         # The prompt is what was committed *before* this window: given words the window re-reads,
         # Whisper takes them as already said and skips them in the audio.
         window_start_s = start / SAMPLE_RATE + PROMPT_TIME_SLACK
         before = [w for w in self.log.words[-MAX_PROMPT_WORDS:] if w.end <= window_start_s]
-        committed = "".join(w.text for w in before)
-        options = TranscribeOptions(
+        prompt = "".join(w.text for w in before)[-self.options.prompt_chars :] or None
+        # A partial decode is greedy and cheap: a bad one is simply replaced by the next. The final
+        # decode of an utterance is its last chance: a loop is retried greedily without the prompt
+        # (which often induced it), then hotter. Token budgets follow the audio length so a loop
+        # cannot run to 224 tokens.
+        greedy = TranscribeOptions(
             language=self.options.language,
             beam_size=self.options.beam_size,
             temperatures=(0.0,),
-            prompt=committed[-self.options.prompt_chars :] or None,
+            prompt=prompt,
             condition_on_previous_text=False,
             compression_ratio_threshold=None,
             log_prob_threshold=None,
             no_speech_threshold=None,
+            max_new_tokens=int(BASE_TOKENS + TOKENS_PER_AUDIO_SECOND * len(audio) / SAMPLE_RATE),
         )
+        attempts = [greedy]
+        if final:
+            if prompt:
+                attempts.append(dataclasses.replace(greedy, prompt=None))
+            attempts.append(dataclasses.replace(
+                greedy, prompt=None, temperatures=FINAL_TEMPERATURES,
+                compression_ratio_threshold=self.options.compression_ratio_threshold,
+                log_prob_threshold=self.options.log_prob_threshold,
+            ))
         began = time.perf_counter()
-        result = self.recognizer.transcribe(audio, options)
+        for options in attempts:
+            result, reason = self._run_model(audio, options)
+            if reason is None or not reason.startswith("loop"):
+                break
         spent = time.perf_counter() - began
         self.compute_seconds += spent
         self.clock.charge(spent)
         self.last_decode_end = end
         # The step adapts: never ask for decodes faster than they can be made.
         self.step = min(self.options.max_step_s, max(self.options.step_s, spent))
-        reason = rejection_reason(result, self.options)
         if reason is not None:
-            self.rejections[reason] = self.rejections.get(reason, 0) + 1
-            log.debug("hypothesis dropped (%s): %r", reason, result.text)
             return None, []
         log.debug("hypothesis %.2f-%.2f s: %r", start / SAMPLE_RATE, end / SAMPLE_RATE, result.text)
         offset = start / SAMPLE_RATE
@@ -163,6 +182,15 @@ class StreamingTranscriber:
             if w.text.strip() and w.probability >= self.options.min_word_probability
         ]
         return result, words
+
+    def _run_model(self, audio: np.ndarray, options: TranscribeOptions) -> tuple[Transcription, str | None]:
+        self.decodes += 1
+        result = self.recognizer.transcribe(audio, options)
+        reason = rejection_reason(result, self.options)
+        if reason is not None:
+            self.rejections[reason] = self.rejections.get(reason, 0) + 1
+            log.debug("hypothesis dropped (%s): %r", reason, result.text)
+        return result, reason
 
     def _emit(self, utt: Utterance, newly: list[TimedWord], ended: bool) -> CaptionUpdate:
         now = self.clock.now()
@@ -179,27 +207,31 @@ class StreamingTranscriber:
         newly = utt.agreement.insert(words, self.processed_index / SAMPLE_RATE) if words else []
         if not words:
             utt.agreement.discard_tentative()
-        self._cut_if_long(utt, words)
+        newly += self._cut_if_long(utt, words)
         return self._emit(utt, newly, ended=False)
 
-    def _cut_if_long(self, utt: Utterance, words: list[TimedWord]) -> None:
-        """Keep the decode window under the limit by starting it at a committed word boundary."""
+    def _cut_if_long(self, utt: Utterance, words: list[TimedWord]) -> list[TimedWord]:
+        """Keep the decode window under the limit by restarting it at a committed word boundary;
+        returns words this had to commit (when nothing was agreed for a whole window)."""
         limit = int(self.options.max_utterance_s * SAMPLE_RATE)
         if self.processed_index - utt.window_start < limit:
-            return
+            return []
+        forced: list[TimedWord] = []
         boundary = int(self.log.last_end * SAMPLE_RATE)
-        if boundary <= utt.window_start:  # nothing agreed for a whole window: take the hypothesis as it is
-            utt.agreement.commit_all(words)
-            boundary = int(self.log.last_end * SAMPLE_RATE) if words else self.processed_index
+        if boundary <= utt.window_start:  # nothing agreed in a whole window: take the settled part as it is
+            forced = utt.agreement.commit_all(words, audio_end=self.processed_index / SAMPLE_RATE)
+            boundary = int(self.log.last_end * SAMPLE_RATE) if forced else self.processed_index
         utt.window_start = max(utt.window_start, min(boundary, self.processed_index))
         utt.agreement.start_window()
+        self.cuts += 1
+        return forced
 
     def _final(self, utt: Utterance) -> CaptionUpdate:
         tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
         end = min(self.processed_index, (utt.end or self.processed_index) + tail)
         newly: list[TimedWord] = []
         if end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
-            _, words = self._decode(utt.window_start, end)
+            _, words = self._decode(utt.window_start, end, final=True)
             newly = utt.agreement.commit_all(words)
         else:
             utt.agreement.discard_tentative()
