@@ -24,3 +24,29 @@ def test_bench_compares_against_faster_whisper_int8(tmp_path):
 def test_bench_refuses_non_embedded_models(tmp_path):
     proc = run_cli("bench", str(clip_path("one_two_three.wav")), "--offline", "--model", str(tmp_path))
     assert proc.returncode == 2 and "embedded model" in proc.stderr
+
+
+def test_streaming_bench_reports_latency_and_writes_recomputable_events(tmp_path):
+    ref = tmp_path / "ref.txt"
+    ref.write_text(CLIPS["jfk.flac"]["reference"])
+    events = tmp_path / "events.jsonl"
+    proc = run_cli("bench", str(clip_path("jfk.flac")), "--fast", "--ref", str(ref), "--events", str(events), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["mode"] == "fast" and report["device"] == "cpu" and report["precision"] == "fp32"
+    assert report["wer_vs_reference"] <= 0.15 and report["offline_wer_vs_reference"] <= 0.05
+    for key in ("emission_latency_p50", "emission_latency_p95", "final_latency_p50", "first_word_latency_p50"):
+        assert report[key] is not None and report[key] > 0, key
+    assert report["rtf"] > 0 and report["dropped_seconds"] == 0 and report["peak_rss_mb"] > 50
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert len(lines) == report["words"] > 15
+    assert set(lines[0]) == {"word", "start", "end", "emitted"}
+    import statistics
+
+    recomputed = statistics.median(w["emitted"] - w["end"] for w in lines)
+    assert abs(recomputed - report["emission_latency_p50"]) < 0.01
+
+
+def test_compare_needs_offline():
+    proc = run_cli("bench", str(clip_path("jfk.flac")), "--compare")
+    assert proc.returncode == 2 and "--compare goes with --offline" in proc.stderr

@@ -114,3 +114,18 @@ def test_long_utterance_is_cut_at_a_committed_word(tiny_fp32, english_concat):
     assert pipeline.core.cuts >= 1
     reference = CLIPS["en_de_license.mp3"]["reference_en_part"]
     assert wer(reference, pipeline.transcript_text) <= 0.15, pipeline.transcript_text
+
+
+def test_device_rate_audio_is_resampled_by_the_engine(tiny_fp32):
+    """A source at 48 kHz (a typical device rate) is resampled to 16 kHz before the VAD and model."""
+    import av
+
+    speech = decode_audio(clip_path("one_two_three.wav"), sample_rate=48_000)
+    audio = np.concatenate([np.zeros(24_000, np.float32), speech, np.zeros(48_000, np.float32)])
+    pipeline = StreamingPipeline(tiny_fp32, FileReplaySource(audio, realtime=False, sample_rate=48_000),
+                                 clock=SimulatedClock())
+    pipeline.start()
+    pipeline.wait()
+    assert pipeline.error is None and av is not None
+    assert wer("one two three", pipeline.transcript_text) == 0.0, pipeline.transcript_text
+    assert pipeline.core.processed_index == pytest.approx(len(audio) / 3, abs=400)

@@ -46,12 +46,13 @@ class AudioSource(Protocol):
 
 
 class FileReplaySource:
-    """Replays 16 kHz audio in fixed blocks, like a microphone would deliver it."""
+    """Replays audio in fixed blocks, like a microphone would deliver it."""
 
-    def __init__(self, audio: np.ndarray, block_ms: int = 20, realtime: bool = True, description: str = "replay"):
+    def __init__(self, audio: np.ndarray, block_ms: int = 20, realtime: bool = True, description: str = "replay",
+                 sample_rate: int = TARGET_RATE):
         self.audio = np.asarray(audio, dtype=np.float32)
-        self.sample_rate = TARGET_RATE
-        self.block = TARGET_RATE * block_ms // 1000
+        self.sample_rate = sample_rate  # a device-like rate; the pipeline resamples as for a microphone
+        self.block = sample_rate * block_ms // 1000
         self.realtime = realtime
         self.description = description
         self._pos = 0
@@ -61,7 +62,7 @@ class FileReplaySource:
 
     @property
     def duration(self) -> float:
-        return len(self.audio) / TARGET_RATE
+        return len(self.audio) / self.sample_rate
 
     def open(self) -> None:
         pass
@@ -80,7 +81,7 @@ class FileReplaySource:
     def _play(self) -> None:
         began = time.perf_counter()
         while self._pos < len(self.audio) and not self._stop.is_set():
-            due = began + (self._pos + self.block) / TARGET_RATE  # a block exists once it has been spoken
+            due = began + (self._pos + self.block) / self.sample_rate  # a block exists once it has been spoken
             delay = due - time.perf_counter()
             if delay > 0 and self._stop.wait(delay):
                 break
@@ -88,7 +89,7 @@ class FileReplaySource:
         self._ring.close()
 
     def pump(self, until: float) -> bool:
-        while self._pos < len(self.audio) and (self._pos + self.block) / TARGET_RATE <= until + 1e-9:
+        while self._pos < len(self.audio) and (self._pos + self.block) / self.sample_rate <= until + 1e-9:
             self._write_next()
         if self._pos >= len(self.audio):
             self._ring.close()
@@ -98,7 +99,7 @@ class FileReplaySource:
     def next_block_time(self) -> float | None:
         if self._pos >= len(self.audio):
             return None
-        return min(len(self.audio), self._pos + self.block) / TARGET_RATE
+        return min(len(self.audio), self._pos + self.block) / self.sample_rate
 
     def stop(self) -> None:
         self._stop.set()

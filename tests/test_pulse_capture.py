@@ -1,0 +1,125 @@
+"""Capture from a real audio device: a private PulseAudio null sink, speech played into it with paplay,
+recorded by the microphone source through sounddevice and captioned by the full pipeline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from audio_files import write_wav
+from conftest import CLIPS, REPO, clip_path
+from livecaption.audio.decode import decode_audio
+from livecaption.metrics import wer
+from pulse import PulseServer
+
+JFK_REF = CLIPS["jfk.flac"]["reference"]
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    server = PulseServer(tmp_path_factory.mktemp("pulse-runtime")).start()
+    saved = {key: os.environ.get(key) for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}
+    os.environ.update({key: server.env[key] for key in saved})  # PortAudio's pulse plugin reads these
+    yield server
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def jfk_wav(tmp_path_factory):
+    # paplay reads 16-bit WAV reliably (it stops early on this 24-bit FLAC), so play a WAV of it.
+    path = tmp_path_factory.mktemp("speech") / "jfk16k.wav"
+    return write_wav(path, decode_audio(clip_path("jfk.flac")), 16_000)
+
+
+def test_devices_lists_the_pulse_input(pulse):
+    proc = subprocess.run([sys.executable, "-m", "livecaption", "devices"], capture_output=True, text=True,
+                          env=pulse.env, timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert any(line.rstrip().endswith("pulse") for line in proc.stdout.splitlines()), proc.stdout
+
+
+def test_microphone_source_captions_speech_played_into_the_null_sink(pulse, jfk_wav, tiny_fp32):
+    from livecaption.audio.sources import MicrophoneSource
+    from livecaption.streaming.pipeline import StreamingPipeline
+
+    source = MicrophoneSource("pulse")
+    pipeline = StreamingPipeline(tiny_fp32, source)
+    pipeline.start()
+    time.sleep(1.5)  # the stream is live before the speech starts
+    pulse.play(jfk_wav).wait(timeout=60)
+    time.sleep(2.0)  # let the last utterance end (VAD hangover) and be decoded
+    pipeline.stop()
+    assert pipeline.error is None
+    score = wer(JFK_REF, pipeline.transcript_text)
+    print(f"captured: {pipeline.transcript_text!r} WER {score:.3f}")
+    assert score <= 0.15
+    assert pipeline.ring.written_index / source.sample_rate > 11.0  # the whole clip was captured
+    assert source.overflows == 0
+
+
+def test_listen_command_prints_captions_and_saves_on_sigterm(pulse, jfk_wav, tmp_path, tiny_fp32):
+    out = tmp_path / "meeting.srt"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "livecaption", "listen", "--input", "pulse", "-o", str(out)],
+        env={**pulse.env, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )
+    deadline = time.monotonic() + 120
+    banner = ""
+    while "listening on" not in banner and time.monotonic() < deadline:  # wait until capture is live
+        banner += proc.stderr.readline()
+    assert "listening on" in banner, banner
+    time.sleep(1.0)
+    pulse.play(jfk_wav).wait(timeout=60)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert wer(JFK_REF, stdout) <= 0.15, stdout
+    srt = out.read_text()
+    assert srt.startswith("1\n") and "-->" in srt and "country" in srt
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+
+
+class RefusesSixteenKilohertz:
+    """The real sounddevice module, except that its streams refuse 16 kHz as many USB and HDMI
+    inputs do (PortAudio raises 'Invalid sample rate'); everything else goes to the real device."""
+
+    def __init__(self):
+        import sounddevice
+
+        self._sd = sounddevice
+
+    def __getattr__(self, name):
+        return getattr(self._sd, name)
+
+    def InputStream(self, *args, samplerate=None, **kwargs):  # noqa: N802 - sounddevice's name
+        if samplerate == 16_000:
+            raise self._sd.PortAudioError("Error opening InputStream: Invalid sample rate [PaErrorCode -9997]")
+        return self._sd.InputStream(*args, samplerate=samplerate, **kwargs)
+
+
+def test_device_that_refuses_16k_is_captured_at_its_native_rate(pulse, jfk_wav, tiny_fp32):
+    from livecaption.audio.sources import MicrophoneSource
+    from livecaption.streaming.pipeline import StreamingPipeline
+
+    source = MicrophoneSource("pulse", sd=RefusesSixteenKilohertz())
+    pipeline = StreamingPipeline(tiny_fp32, source)
+    pipeline.start()
+    assert source.sample_rate == int(source.device.default_rate) != 16_000
+    time.sleep(1.5)
+    pulse.play(jfk_wav).wait(timeout=60)
+    time.sleep(2.0)
+    pipeline.stop()
+    assert pipeline.error is None
+    assert wer(JFK_REF, pipeline.transcript_text) <= 0.15, pipeline.transcript_text
