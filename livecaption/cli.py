@@ -34,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
 
     app = commands.add_parser("app", help="open the live-caption window (the default)")
-    _add_model_options(app)
+    # No defaults here: what is not given comes from the window's saved settings.
+    app.add_argument("--model", default=None, help="model for this run (default: the last one used)")
+    app.add_argument("--device", default=None, help=f"{DEVICES_HELP} (default: the last one used)")
+    app.add_argument("--precision", default=None, choices=PRECISIONS, help="(default: the last one used)")
     app.set_defaults(func=_cmd_app)
 
     tr = commands.add_parser("transcribe", help="transcribe audio files")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from livecaption.asr.types import Segment, Transcription
 from livecaption.streaming.agreement import CommittedLog, LocalAgreement, TimedWord, best_cut
-from livecaption.streaming.guards import rejection_reason, repeated_ngrams
+from livecaption.streaming.guards import drop_unlikely_repeats, rejection_reason, repeated_ngrams
 from livecaption.streaming.options import StreamingOptions
 
 
@@ -94,3 +94,10 @@ def test_repeated_ngrams():
     assert repeated_ngrams("the the the the".split())
     assert repeated_ngrams("we will go we will go we will go".split())
     assert not repeated_ngrams("ask not what your country can do for you ask what you can do".split())
+
+
+def test_an_unlikely_repeat_is_dropped_but_a_believed_one_kept():
+    stutter = [TimedWord(" Three.", 1.8, 2.4, 0.32), TimedWord(" Three.", 2.4, 2.7, 0.001)]
+    assert texts(drop_unlikely_repeats(stutter)) == "Three."
+    said_twice = [TimedWord(" very", 1.0, 1.2, 0.8), TimedWord(" very", 1.2, 1.4, 0.7)]
+    assert texts(drop_unlikely_repeats(said_twice)) == "very very"

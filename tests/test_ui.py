@@ -1,28 +1,24 @@
-"""The placeholder window opens offscreen and names its model; the UI never imports torch."""
+"""The window, offscreen, driving the real engine on a replayed recording at real-time pace."""
 
 from __future__ import annotations
 
 import ast
+import json
+import statistics
+import time
 from pathlib import Path
 
-from conftest import REPO
+import pytest
 
+from conftest import CLIPS, REPO, clip_path
+from livecaption.metrics import wer
 
-def test_window_opens_with_the_chosen_model(qtbot):
-    from ui.app import MainWindow
-
-    window = MainWindow("tiny.en", "auto", "auto")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    assert window.windowTitle() == "livecaption"
-    assert "tiny.en" in window.statusBar().currentMessage()
+JFK_REF = CLIPS["jfk.flac"]["reference"]
 
 
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
     names = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -37,3 +33,137 @@ def test_layering_ui_never_imports_torch_and_engine_never_imports_qt():
         if path.name == "cli.py":  # the entry point launches the window (lazily), nothing else does
             continue
         assert not {"PySide6", "ui"} & _imports(path), path
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_fp32):
+    from ui.main_window import MainWindow
+    from ui.settings import AppSettings
+
+    path = tmp_path / "settings.ini"
+    settings = AppSettings.load(path)
+    settings.precision = "fp32"
+    win = MainWindow(settings, path)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def _start_replay(qtbot, window, clip: str = "jfk.flac"):
+    window.replay_file = str(clip_path(clip))
+    with qtbot.waitSignal(window.controller.worker.started, timeout=120_000):
+        window.toggle_running()
+
+
+def _caption_text(window) -> str:
+    return window.captions.text.toPlainText()
+
+
+def test_session_on_a_replayed_recording_captions_it_and_updates_the_indicators(qtbot, window):
+    assert window.model_combo.currentText() == "tiny.en"  # the embedded default
+    lateness: list[float] = []  # the GUI thread's responsiveness during the live session
+    from PySide6.QtCore import QTimer
+
+    timer, last = QTimer(), [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        lateness.append(max(0.0, now - last[0] - 0.010))
+        last[0] = now
+
+    timer.timeout.connect(tick)
+    timer.start(10)
+    _start_replay(qtbot, window)
+    assert window.start_action.text() == "Stop"
+    assert window.status.device.text().startswith("CPU fp32")
+    qtbot.waitUntil(lambda: _caption_text(window).lower().count("country") >= 2, timeout=60_000)
+    with qtbot.waitSignal(window.controller.worker.stopped, timeout=60_000):
+        window.toggle_running()
+    timer.stop()
+    assert wer(JFK_REF, _caption_text(window)) <= 0.15, _caption_text(window)
+    assert window.captions.tentative() == ""
+    stats = window.last_stats
+    assert stats is not None and stats.rtf > 0 and stats.rss_bytes > 0
+    assert window.status.rtf.text() == f"RTF {stats.rtf:.2f}"
+    assert window.status.memory.text().startswith("RAM ") and "final latency" in window.status.latency.text()
+    assert window.status.level.value() >= 0
+    p95 = statistics.quantiles(lateness, n=20)[18]
+    print(f"event-loop delay p95 {1000 * p95:.1f} ms over {len(lateness)} ticks")
+    assert p95 < 0.100
+
+
+def test_switching_precision_restarts_the_engine_and_keeps_the_transcript(qtbot, window, tmp_path):
+    _start_replay(qtbot, window, "one_two_three.wav")
+    qtbot.waitUntil(lambda: len(window.transcript.words()) >= 2, timeout=60_000)
+    before = [w.text for w in window.transcript.words()]
+    with qtbot.waitSignal(window.controller.worker.started, timeout=120_000) as started:
+        window.precision_combo.setCurrentText("int8")
+    assert started.args[0].startswith("cpu int8")
+    after = [w.text for w in window.transcript.words()]
+    assert after[: len(before)] == before  # nothing lost, nothing rewritten
+    with qtbot.waitSignal(window.controller.worker.stopped, timeout=60_000):
+        window.toggle_running()
+    times = [w.start for w in window.transcript.words()]
+    assert times == sorted(times)
+    assert window.settings.precision == "int8"
+    from ui.settings import AppSettings
+
+    assert AppSettings.load(window.settings_path).precision == "int8"  # persisted
+
+
+def test_saving_writes_every_format_and_overlay_shows_the_last_line(qtbot, window, tmp_path):
+    window.toggle_overlay(True)
+    _start_replay(qtbot, window, "one_two_three.wav")
+    with qtbot.waitSignal(window.controller.worker.stopped, timeout=60_000):
+        qtbot.waitUntil(lambda: len(window.transcript.words()) >= 3, timeout=60_000)
+        window.toggle_running()
+    assert window.overlay.isVisible()
+    assert window.overlay.text().splitlines()[-1] == window.captions.last_lines(1)[-1]
+    spoken = window.transcript.to_transcription().text
+    assert wer("one two three", spoken) == 0.0, spoken
+    for fmt in ("txt", "srt", "vtt", "json"):
+        window.save_transcript(tmp_path / f"meeting.{fmt}", fmt)
+    assert wer("one two three", (tmp_path / "meeting.txt").read_text()) == 0.0
+    assert (tmp_path / "meeting.srt").read_text().startswith("1\n00:00:0")
+    assert (tmp_path / "meeting.vtt").read_text().startswith("WEBVTT\n\n00:00:0")
+    data = json.loads((tmp_path / "meeting.json").read_text())
+    assert data["text"] == spoken
+    assert data["model"] == "tiny.en" and data["precision"] == "fp32"
+    assert data["options"]["vad"]["hangover_ms"] == 500
+
+
+def test_settings_survive_a_restart_and_garbage_settings_fall_back(tmp_path, qtbot):
+    from ui.settings import AppSettings
+
+    path = tmp_path / "settings.ini"
+    path.write_bytes(b"\x00\xff garbage [[[ font_size=abc\n")
+    settings = AppSettings.load(path)
+    assert settings.model == "tiny.en" and settings.font_size == 20
+    settings.font_size, settings.language, settings.overlay_geometry = 28, "fr", "10,20,800,120"
+    settings.save(path)
+    again = AppSettings.load(path)
+    assert (again.font_size, again.language, again.overlay_geometry) == (28, "fr", "10,20,800,120")
+
+
+def test_missing_input_device_falls_back_to_default_with_a_notice(qtbot, tmp_path, tiny_fp32):
+    from ui.main_window import MainWindow
+    from ui.settings import AppSettings
+
+    settings = AppSettings(input_device="USB headset that was unplugged")
+    win = MainWindow(settings, tmp_path / "s.ini")
+    qtbot.addWidget(win)
+    assert win.device_combo.currentIndex() == 0
+    assert "not connected" in win.banner.label.text() and not win.banner.isHidden()
+    win.close()
+
+
+def test_a_model_that_fails_to_load_shows_a_banner_not_a_crash(qtbot, window, tmp_path):
+    window.model_combo.insertItem(0, str(tmp_path / "no-such-model"))
+    window.model_combo.setCurrentIndex(0)
+    with qtbot.waitSignal(window.controller.worker.failed, timeout=60_000) as failed:
+        window.toggle_running()
+    assert "unknown model" in failed.args[0] or "no config.json" in failed.args[0]
+    qtbot.waitUntil(lambda: "no-such-model" in window.banner.label.text(), timeout=5_000)
+    assert window.banner.isVisible() and window.start_action.text() == "Start"

@@ -1,38 +1,26 @@
-"""The desktop window (PySide6). Never imports torch: it talks to the engine through ``livecaption``.
-
-This first version is a placeholder that opens on the chosen model; live captioning arrives
-with the streaming engine.
-"""
+"""``livecaption`` / ``livecaption app``: the desktop window. Never imports torch."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication
 
-
-class MainWindow(QMainWindow):
-    def __init__(self, model: str, device: str, precision: str):
-        super().__init__()
-        self.setWindowTitle("livecaption")
-        self.resize(900, 480)
-        body = QWidget(self)
-        layout = QVBoxLayout(body)
-        self.caption = QLabel(
-            "Live captions are not available yet in this version.\n"
-            "Transcribe a recording with:  livecaption transcribe FILE",
-            body,
-        )
-        self.caption.setAlignment(Qt.AlignCenter)
-        self.caption.setWordWrap(True)
-        layout.addWidget(self.caption)
-        self.setCentralWidget(body)
-        self.statusBar().showMessage(f"model {model} · device {device} · precision {precision}")
+from ui.main_window import MainWindow
+from ui.settings import AppSettings
 
 
-def run_app(model: str, device: str, precision: str) -> int:
+def run_app(model: str | None = None, device: str | None = None, precision: str | None = None,
+            settings_path: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(model, device, precision)
+    app.setApplicationName("livecaption")
+    path = settings_path or AppSettings.default_path()
+    settings = AppSettings.load(path)
+    # Command-line choices win over saved settings for this run (and are remembered).
+    for name, value in (("model", model), ("device", device), ("precision", precision)):
+        if value:
+            setattr(settings, name, value)
+    window = MainWindow(settings, path)
     window.show()
     return app.exec()

@@ -99,3 +99,8 @@ def supported_precisions(choice_device: str) -> dict[str, str | None]:
         if not _cuda_state()[2]:
             reasons["bf16"] = "this GPU has no bf16 support"
     return reasons
+
+
+def auto_device() -> str:
+    """What ``--device auto`` resolves to on this machine, without loading anything."""
+    return "cuda:0" if _cuda_state()[0] else "cpu"

@@ -273,3 +273,12 @@ def _monotonic(segments: list[Segment], floor: float, duration: float) -> list[S
         fixed.append(dataclasses.replace(seg, start=start, end=end, words=tuple(words)))
         floor = end
     return fixed
+
+
+def release_memory() -> None:
+    """Give cached accelerator memory back after a model is dropped (model/precision switch)."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

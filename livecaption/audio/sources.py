@@ -125,8 +125,13 @@ def _sounddevice():
     return sounddevice
 
 
-def list_input_devices(sd=None) -> list[InputDevice]:
+def list_input_devices(sd=None, rescan: bool = False) -> list[InputDevice]:
+    """Input devices; ``rescan`` re-initialises PortAudio to see hot-plugged ones (only while
+    no stream is open: PortAudio cannot rescan under a running stream)."""
     sd = sd or _sounddevice()
+    if rescan:
+        sd._terminate()
+        sd._initialize()
     try:
         default_in = sd.default.device[0]
         apis = sd.query_hostapis()

@@ -42,6 +42,7 @@ class StreamStats:
     step: float  # the adaptive decode step now
     dropped_seconds: float
     rss_bytes: int
+    input_level_db: float = -120.0  # loudness of the latest captured audio (dBFS)
     gpu_allocated: int | None = None
     gpu_peak: int | None = None
     gpu_total: int | None = None

@@ -55,3 +55,17 @@ def rejection_reason(result: Transcription, options: StreamingOptions) -> str | 
     if text in PHANTOM_PHRASES and (logprob < PHANTOM_MIN_LOGPROB or no_speech > PHANTOM_MAX_NO_SPEECH):
         return "phantom phrase"
     return None
+
+
+REPEAT_MAX_PROBABILITY = 0.1
+
+
+def drop_unlikely_repeats(words: list) -> list:
+    """Drop a word that repeats the word before it when the model itself barely believed it
+    ('Three. Three.' with p=0.001 for the second): Whisper's stutter at the end of a window."""
+    kept = []
+    for word in words:
+        if kept and normalize(word.text) == normalize(kept[-1].text) and word.probability < REPEAT_MAX_PROBABILITY:
+            continue
+        kept.append(word)
+    return kept

@@ -26,6 +26,16 @@ from livecaption.sysinfo import process_rss_bytes
 log = logging.getLogger("livecaption")
 
 
+def level_db(samples) -> float:
+    """RMS level of ``samples`` in dBFS (floor -120)."""
+    import numpy as np
+
+    if len(samples) == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return max(-120.0, 20 * np.log10(rms)) if rms > 0 else -120.0
+
+
 class StreamingPipeline:
     def __init__(
         self,
@@ -44,6 +54,7 @@ class StreamingPipeline:
         self.on_event = on_event or (lambda event: None)
         self.committed: list[CommittedWord] = []
         self.lag_max = 0.0
+        self.input_level_db = -120.0
         self.error: BaseException | None = None
         self.core: StreamingTranscriber | None = None
         self.ring: RingBuffer | None = None
@@ -106,6 +117,7 @@ class StreamingPipeline:
                 resampler.reset()
                 log.warning("fell behind: %.2f s of audio dropped", chunk.dropped_before / ring.sample_rate)
             samples = resampler.process(chunk.samples)
+            self.input_level_db = level_db(chunk.samples)
             core.insert_audio(index, samples)
             index += len(samples)
             self._deliver(core.process_iter())
@@ -139,6 +151,7 @@ class StreamingPipeline:
             step=core.step,
             dropped_seconds=self.ring.dropped_seconds,
             rss_bytes=process_rss_bytes(),
+            input_level_db=self.input_level_db,
             gpu_allocated=memory.get("allocated"),
             gpu_peak=memory.get("peak"),
             gpu_total=memory.get("total"),

@@ -23,7 +23,7 @@ from livecaption.audio.vad import SAMPLE_RATE, SpeechEnd, SpeechStart, VadGate
 from livecaption.streaming.agreement import CommittedLog, LocalAgreement, TimedWord
 from livecaption.streaming.clock import StreamClock
 from livecaption.streaming.events import CaptionUpdate, CommittedWord, SpeechActivity
-from livecaption.streaming.guards import rejection_reason
+from livecaption.streaming.guards import drop_unlikely_repeats, rejection_reason
 from livecaption.streaming.options import StreamingOptions
 
 log = logging.getLogger("livecaption")
@@ -181,7 +181,7 @@ class StreamingTranscriber:
             for seg in result.segments for w in seg.words
             if w.text.strip() and w.probability >= self.options.min_word_probability
         ]
-        return result, words
+        return result, drop_unlikely_repeats(words)
 
     def _run_model(self, audio: np.ndarray, options: TranscribeOptions) -> tuple[Transcription, str | None]:
         self.decodes += 1

@@ -1,0 +1,66 @@
+"""Settings that persist across runs (device, model, precision, language, font, overlay geometry).
+
+Stored with QSettings in an INI file. A garbage or unreadable file never stops the app: every
+value is validated on read and falls back to its default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+
+
+@dataclass
+class AppSettings:
+    input_device: str = ""  # name of the input device; "" = the system default
+    model: str = "tiny.en"
+    device: str = "auto"
+    precision: str = "auto"
+    language: str = "auto"
+    font_size: int = 20
+    show_timestamps: bool = False
+    overlay_visible: bool = False
+    overlay_font_size: int = 26
+    overlay_geometry: str = ""  # "x,y,w,h"
+
+    @staticmethod
+    def default_path() -> Path:
+        base = QStandardPaths.writableLocation(QStandardPaths.AppConfigLocation) or str(Path.home() / ".config")
+        return Path(base) / "livecaption" / "settings.ini"
+
+    @classmethod
+    def load(cls, path: Path) -> "AppSettings":
+        store = QSettings(str(path), QSettings.IniFormat)
+        values = {}
+        for field in fields(cls):
+            raw = store.value(field.name)
+            default = getattr(cls, field.name)
+            try:
+                if raw is None:
+                    continue
+                if isinstance(default, bool):
+                    value = str(raw).lower() in ("true", "1", "yes")
+                elif isinstance(default, int):
+                    value = int(raw)
+                else:
+                    value = str(raw)
+            except (TypeError, ValueError):
+                continue  # garbage: keep the default
+            values[field.name] = value
+        settings = cls(**values)
+        if settings.precision not in PRECISIONS:
+            settings.precision = "auto"
+        settings.font_size = min(72, max(8, settings.font_size))
+        settings.overlay_font_size = min(96, max(10, settings.overlay_font_size))
+        return settings
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = QSettings(str(path), QSettings.IniFormat)
+        for field in fields(self):
+            store.setValue(field.name, getattr(self, field.name))
+        store.sync()
