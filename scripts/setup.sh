@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3-venv libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3
-              libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils)
+              libxcb-cursor0 libxkbcommon-x11-0 libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

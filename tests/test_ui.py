@@ -120,7 +120,7 @@ def test_saving_writes_every_format_and_overlay_shows_the_last_line(qtbot, windo
         qtbot.waitUntil(lambda: len(window.transcript.words()) >= 3, timeout=60_000)
         window.toggle_running()
     assert window.overlay.isVisible()
-    assert window.overlay.text().splitlines()[-1] == window.captions.last_lines(1)[-1]
+    assert window.overlay.text().endswith(window.captions.last_lines(1)[-1])
     spoken = window.transcript.to_transcription().text
     assert wer("one two three", spoken) == 0.0, spoken
     for fmt in ("txt", "srt", "vtt", "json"):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QFont, QMouseEvent
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QMouseEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 
@@ -31,7 +31,17 @@ class CaptionOverlay(QWidget):
         self.label.setFont(font)
 
     def show_lines(self, lines: list[str]) -> None:
-        self.label.setText("\n".join(lines[-2:]))
+        """Show the end of the last two caption lines, trimmed from the front to two rows on screen."""
+        words = " ".join(lines[-2:]).split()
+        metrics = QFontMetrics(self.label.font())
+        width = max(100, self.width() - 40)
+        max_height = 2 * metrics.lineSpacing()
+        while len(words) > 1:
+            box = metrics.boundingRect(QRect(0, 0, width, 10_000), Qt.TextWordWrap, " ".join(words))
+            if box.height() <= max_height:
+                break
+            words.pop(0)
+        self.label.setText(" ".join(words))
 
     def text(self) -> str:
         return self.label.text()
