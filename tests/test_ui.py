@@ -167,3 +167,37 @@ def test_a_model_that_fails_to_load_shows_a_banner_not_a_crash(qtbot, window, tm
     assert "unknown model" in failed.args[0] or "no config.json" in failed.args[0]
     qtbot.waitUntil(lambda: "no-such-model" in window.banner.label.text(), timeout=5_000)
     assert window.banner.isVisible() and window.start_action.text() == "Start"
+
+
+def test_model_conversion_shows_progress_and_can_be_cancelled(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    monkeypatch.setenv("LIVECAPTION_CACHE_DIR", str(tmp_path / "cache"))  # a first run: tiny.en must be converted
+    seen = []
+
+    def on_loading(text, percent):  # runs in the engine thread, as soon as conversion reports progress
+        seen.append((text, percent))
+        if text.startswith("converting"):
+            window.controller.cancel_loading()
+
+    window.controller.worker.loading.connect(on_loading, Qt.DirectConnection)
+    window.precision_combo.setCurrentText("int8")  # not the model cached by the other tests
+    with qtbot.waitSignal(window.controller.worker.failed, timeout=60_000) as failed:
+        window.toggle_running()
+    assert failed.args[0] == "model loading cancelled"
+    assert any(text.startswith("converting tiny.en") for text, _ in seen)
+    models = tmp_path / "cache" / "models"
+    assert not models.exists() or not list(models.iterdir())  # nothing half-written
+    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=5_000)
+
+
+def test_overlay_font_and_geometry_are_remembered(qtbot, window):
+    from ui.settings import AppSettings
+
+    window.toggle_overlay(True)
+    window.change_overlay_font(+4)
+    window.overlay.setGeometry(40, 50, 700, 110)
+    window.close()
+    saved = AppSettings.load(window.settings_path)
+    assert saved.overlay_font_size == AppSettings().overlay_font_size + 4
+    assert saved.overlay_visible is True and saved.overlay_geometry.endswith("700,110")

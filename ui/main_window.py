@@ -155,6 +155,8 @@ class MainWindow(QMainWindow):
         stamps.setChecked(self.settings.show_timestamps)
         stamps.toggled.connect(self.set_timestamps)
         view.addAction(self.overlay_action)
+        view.addAction("Overlay text larger", lambda: self.change_overlay_font(+2)).setShortcut(QKeySequence("Ctrl+Shift++"))
+        view.addAction("Overlay text smaller", lambda: self.change_overlay_font(-2)).setShortcut(QKeySequence("Ctrl+Shift+-"))
         for keys in ("Space", "Ctrl+R"):
             QShortcut(QKeySequence(keys), self, activated=self.toggle_running)
 
@@ -311,6 +313,12 @@ class MainWindow(QMainWindow):
     def change_font(self, delta: int) -> None:
         self.settings.font_size = max(8, min(72, self.settings.font_size + delta))
         self.captions.set_font_size(self.settings.font_size)
+        self.settings.save(self.settings_path)
+
+    def change_overlay_font(self, delta: int) -> None:
+        self.settings.overlay_font_size = max(10, min(96, self.settings.overlay_font_size + delta))
+        self.overlay.set_font_size(self.settings.overlay_font_size)
+        self.overlay.show_lines(self.captions.last_lines(2))
         self.settings.save(self.settings_path)
 
     def set_timestamps(self, on: bool) -> None:
