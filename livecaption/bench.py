@@ -35,7 +35,7 @@ class BenchRow:
     ratio_to_baseline: float | None = None
 
 
-def add_bench_parser(commands) -> None:
+def add_bench_parser(commands):
     bench = commands.add_parser("bench", help="measure latency, speed and accuracy on a recording")
     bench.add_argument("file", metavar="FILE", help="recording to measure on")
     bench.add_argument("--ref", default=None, metavar="TEXT_FILE", help="reference transcript for WER")
@@ -54,6 +54,7 @@ def add_bench_parser(commands) -> None:
     bench.add_argument("--repeat", type=int, default=1, help="with --offline: timed runs per engine; the best is kept")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     bench.set_defaults(func=_dispatch)
+    return bench
 
 
 def _dispatch(args: argparse.Namespace) -> int:

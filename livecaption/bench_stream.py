@@ -21,7 +21,7 @@ from livecaption.audio.decode import SAMPLE_RATE, decode_audio
 from livecaption.audio.sources import FileReplaySource
 from livecaption.metrics import wer
 from livecaption.streaming.clock import RealClock, SimulatedClock
-from livecaption.streaming.options import StreamingOptions
+from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.sysinfo import peak_rss_bytes
 from livecaption.transcript.export import write_text_atomic
@@ -59,10 +59,12 @@ def _percentile(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
 
-def stream_file(recognizer, audio: np.ndarray, fast: bool, options: StreamingOptions) -> StreamingPipeline:
+def stream_file(recognizer, audio: np.ndarray, fast: bool, options: StreamingOptions,
+                vad_options: VadOptions = VadOptions()) -> StreamingPipeline:
     """Replay ``audio`` through a fresh pipeline and return it, finished."""
     clock = SimulatedClock() if fast else RealClock()
-    pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=not fast), options, clock=clock)
+    pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=not fast), options, vad_options,
+                                 clock=clock)
     pipeline.start()
     pipeline.wait()
     if pipeline.error is not None:
@@ -82,7 +84,9 @@ def run_stream_bench(args: argparse.Namespace) -> int:
     mode = "fast" if args.fast else "realtime"
     print(f"bench: streaming {args.file} ({len(audio) / SAMPLE_RATE:.1f} s, {mode}) with {args.model} on "
           f"{recognizer.describe_device()}", file=sys.stderr)
-    pipeline = stream_file(recognizer, audio, args.fast, options)
+    from livecaption.cli import vad_options_from
+
+    pipeline = stream_file(recognizer, audio, args.fast, options, vad_options_from(args))
     core, words = pipeline.core, pipeline.committed
     emission = [w.emitted - w.end for w in words]
     memory = recognizer.runtime.memory_stats()

@@ -27,6 +27,19 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="auto = fp16 on CUDA, fp32 on CPU; int8 = dynamic quantization on CPU")
 
 
+def _add_vad_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vad-aggressiveness", type=int, default=3, choices=(0, 1, 2, 3),
+                        help="how strict the VAD is about what counts as speech (default: 3)")
+    parser.add_argument("--hangover-ms", type=int, default=500,
+                        help="silence that ends an utterance, in ms (default: 500)")
+
+
+def vad_options_from(args: argparse.Namespace):
+    from livecaption.streaming.options import VadOptions
+
+    return VadOptions(aggressiveness=args.vad_aggressiveness, hangover_ms=args.hangover_ms)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livecaption", description="Live captions and transcripts with Whisper.")
     parser.add_argument("--version", action="version", version=f"livecaption {__version__}")
@@ -60,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--language", default="auto", help="language code, or auto to detect (default: auto)")
     listen.add_argument("-o", "--output", default=None, help="save the transcript here on exit (txt/srt/vtt/json by extension)")
     listen.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _add_vad_options(listen)
     listen.set_defaults(func=_cmd_listen)
 
     devices = commands.add_parser("devices", help="list audio input devices")
@@ -70,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from livecaption.bench import add_bench_parser
 
-    add_bench_parser(commands)
+    bench = add_bench_parser(commands)
+    _add_vad_options(bench)
     return parser
 
 

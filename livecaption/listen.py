@@ -17,7 +17,7 @@ from pathlib import Path
 
 from livecaption.audio.sources import MicrophoneSource, list_input_devices
 from livecaption.streaming.events import CaptionUpdate, StreamStats
-from livecaption.streaming.options import StreamingOptions, VadOptions
+from livecaption.streaming.options import StreamingOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.export import FORMATS, check_writable, render, write_text_atomic
 from livecaption.transcript.live import LiveTranscript, session_options
@@ -70,14 +70,14 @@ def _format_for(output: str | None) -> str:
 
 
 def run_listen(args: argparse.Namespace) -> int:
-    from livecaption.cli import load_recognizer
+    from livecaption.cli import load_recognizer, vad_options_from
 
     output = Path(args.output) if args.output else None
     if output is not None:
         check_writable(output, args.force)
     language = None if args.language in (None, "", "auto") else args.language
     options = StreamingOptions(language=language)
-    vad_options = VadOptions()
+    vad_options = vad_options_from(args)
     source = MicrophoneSource(args.input)
     recognizer = load_recognizer(args)
     choice = recognizer.choice
@@ -108,8 +108,9 @@ def run_listen(args: argparse.Namespace) -> int:
         write_text_atomic(output, render(transcript.to_transcription(language or "en"), _format_for(args.output)),
                           force=args.force)
         print(f"transcript saved to {output}", file=sys.stderr)
-    if pipeline.error is not None:
-        print(f"livecaption: error: capture stopped: {pipeline.error}", file=sys.stderr)
+    failure = pipeline.source_failure or pipeline.error
+    if failure is not None:
+        print(f"livecaption: error: capture stopped: {failure}", file=sys.stderr)
         return 1
     return 0
 

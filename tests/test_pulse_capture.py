@@ -123,3 +123,52 @@ def test_device_that_refuses_16k_is_captured_at_its_native_rate(pulse, jfk_wav, 
     pipeline.stop()
     assert pipeline.error is None
     assert wer(JFK_REF, pipeline.transcript_text) <= 0.15, pipeline.transcript_text
+
+
+def test_losing_the_device_keeps_what_was_said_and_reports_it(pulse, jfk_wav, tiny_fp32):
+    from livecaption.audio.sources import MicrophoneSource
+    from livecaption.streaming.events import StreamEnded
+    from livecaption.streaming.pipeline import StreamingPipeline
+
+    ended = []
+    pipeline = StreamingPipeline(tiny_fp32, MicrophoneSource("pulse"),
+                                 on_event=lambda e: ended.append(e) if isinstance(e, StreamEnded) else None)
+    pipeline.start()
+    time.sleep(1.0)
+    player = pulse.play(jfk_wav)
+    time.sleep(7.0)  # mid-sentence
+    committed_before = pipeline.transcript_text
+    pulse.unload_sink()  # the "headset" is pulled
+    player.wait(timeout=30)
+    assert pipeline.wait(timeout=30), "the pipeline must end on its own when its device goes away"
+    try:
+        assert ended and ended[-1].error and "pulse" in ended[-1].error
+        assert pipeline.transcript_text.startswith(committed_before) and "fellow" in pipeline.transcript_text
+    finally:
+        pulse.pactl("load-module", "module-null-sink", "sink_name=livecaption_test", "rate=16000", "channels=1")
+        pulse.pactl("set-default-source", "livecaption_test.monitor")
+
+
+def test_window_shows_a_banner_when_the_device_is_lost(qtbot, pulse, jfk_wav, tmp_path, tiny_fp32):
+    from ui.main_window import MainWindow
+    from ui.settings import AppSettings
+
+    window = MainWindow(AppSettings(input_device="pulse", precision="fp32"), tmp_path / "settings.ini")
+    qtbot.addWidget(window)
+    window.show()
+    assert window.device_combo.currentData() == "pulse"
+    with qtbot.waitSignal(window.controller.worker.started, timeout=120_000):
+        window.toggle_running()
+    player = pulse.play(jfk_wav)
+    try:
+        qtbot.waitUntil(lambda: len(window.transcript.words()) >= 3, timeout=30_000)
+        with qtbot.waitSignal(window.controller.worker.stopped, timeout=30_000):
+            pulse.unload_sink()
+        qtbot.waitUntil(lambda: "audio input lost" in window.banner.label.text(), timeout=5_000)
+        assert window.banner.isVisible() and window.start_action.text() == "Start"
+        assert len(window.transcript.words()) >= 3  # what was said stays in the window
+    finally:
+        player.wait(timeout=30)
+        pulse.pactl("load-module", "module-null-sink", "sink_name=livecaption_test", "rate=16000", "channels=1")
+        pulse.pactl("set-default-source", "livecaption_test.monitor")
+        window.close()

@@ -50,18 +50,17 @@ class CaptionView(QWidget):
         self.text.setFont(font)
 
     @staticmethod
-    def _normal() -> QTextCharFormat:
+    def _format(color: str, italic: bool) -> QTextCharFormat:
         fmt = QTextCharFormat()
-        fmt.setForeground(QColor("#111111"))
-        fmt.setFontItalic(False)
+        fmt.setForeground(QColor(color))
+        fmt.setFontItalic(italic)
         return fmt
 
-    @staticmethod
-    def _tentative_format() -> QTextCharFormat:
-        fmt = QTextCharFormat()
-        fmt.setForeground(QColor("#8a8a8a"))
-        fmt.setFontItalic(True)
-        return fmt
+    def _normal(self) -> QTextCharFormat:
+        return self._format("#111111", italic=False)
+
+    def _tentative_format(self) -> QTextCharFormat:
+        return self._format("#8a8a8a", italic=True)
 
     # -- updates ------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 from livecaption.audio.decode import decode_audio
 from livecaption.audio.sources import FileReplaySource, MicrophoneSource
 from livecaption.errors import UserError
-from livecaption.streaming.events import CaptionUpdate, SpeechActivity, StreamStats
+from livecaption.streaming.events import CaptionUpdate, SpeechActivity, StreamEnded, StreamStats
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 
@@ -112,6 +112,11 @@ class EngineWorker(QObject):
             self.stats.emit(event)
         elif isinstance(event, SpeechActivity):
             self.activity.emit(event)
+        elif isinstance(event, StreamEnded) and event.error:
+            # Capture died under us (device unplugged): what was said is committed; say so and
+            # stop cleanly from the engine thread.
+            self.failed.emit(f"audio input lost: {event.error}")
+            QMetaObject.invokeMethod(self, "stop", Qt.QueuedConnection)
 
     @Slot()
     def stop(self) -> None:
@@ -119,8 +124,6 @@ class EngineWorker(QObject):
         if pipeline is not None:
             pipeline.stop()  # decodes and commits the utterance in progress
             self.offset += pipeline.clock.now()
-            if pipeline.error is not None:
-                self.failed.emit(f"audio stopped: {pipeline.error}")
         self.stopped.emit()
 
 

@@ -22,6 +22,7 @@ from livecaption.errors import UserError
 log = logging.getLogger("livecaption")
 
 TARGET_RATE = 16_000
+STALL_SECONDS = 3.0  # a live input that delivers nothing for this long is treated as lost
 
 
 class AudioSource(Protocol):
@@ -42,6 +43,10 @@ class AudioSource(Protocol):
 
     def next_block_time(self) -> float | None:
         """When the next block ends on the simulated clock (None for live sources or at the end)."""
+        ...
+
+    def failure(self) -> str | None:
+        """Why capture has failed (device gone, stream dead), or None while it is healthy."""
         ...
 
 
@@ -105,6 +110,9 @@ class FileReplaySource:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+    def failure(self) -> str | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -175,17 +183,34 @@ class MicrophoneSource:
         self.overflows = 0
         self._stream = None
         self._ring: RingBuffer | None = None
+        self._last_block = 0.0  # monotonic time of the latest callback
+        self._finished_unexpectedly = False
+        self._stopping = False
 
     def _callback(self, indata, frames, time_info, status) -> None:
         # Runs on PortAudio's thread: copy and count, nothing else.
         if status.input_overflow:
             self.overflows += 1
+        self._last_block = time.monotonic()
         self._ring.write(indata[:, 0])
+
+    def _finished(self) -> None:
+        if not self._stopping:  # PortAudio ended the stream on its own: the device went away
+            self._finished_unexpectedly = True
+
+    def failure(self) -> str | None:
+        if self._stream is None or self._stopping:
+            return None
+        if self._finished_unexpectedly or not self._stream.active:
+            return f"input device '{self.device.name}' stopped delivering audio (disconnected?)"
+        if self._last_block and time.monotonic() - self._last_block > STALL_SECONDS:
+            return f"no audio from input device '{self.device.name}' for {STALL_SECONDS:.0f} s (disconnected?)"
+        return None
 
     def _open(self, rate: int):
         return self._sd.InputStream(
             device=self.device.index, channels=1, samplerate=rate, dtype="float32",
-            blocksize=int(rate * self.block_ms / 1000), callback=self._callback,
+            blocksize=int(rate * self.block_ms / 1000), callback=self._callback, finished_callback=self._finished,
         )
 
     def open(self) -> None:
@@ -206,9 +231,11 @@ class MicrophoneSource:
         self._ring = ring
         if self._stream is None:
             self.open()
+        self._last_block = time.monotonic()
         self._stream.start()
 
     def stop(self) -> None:
+        self._stopping = True
         if self._stream is not None:
             self._stream.stop()
             self._stream.close()

@@ -49,4 +49,10 @@ class StreamStats:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-Event = CaptionUpdate | SpeechActivity | StreamStats
+@dataclass(frozen=True)
+class StreamEnded:
+    time: float
+    error: str | None  # None when stopped or the recording ended; else why capture stopped
+
+
+Event = CaptionUpdate | SpeechActivity | StreamStats | StreamEnded

@@ -18,7 +18,7 @@ from livecaption.audio.ring import RingBuffer
 from livecaption.audio.sources import AudioSource
 from livecaption.audio.vad import SAMPLE_RATE, VadGate
 from livecaption.streaming.clock import RealClock, SimulatedClock, StreamClock
-from livecaption.streaming.events import CaptionUpdate, CommittedWord, Event, StreamStats
+from livecaption.streaming.events import CaptionUpdate, CommittedWord, Event, StreamEnded, StreamStats
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.transcriber import StreamingTranscriber
 from livecaption.sysinfo import process_rss_bytes
@@ -56,6 +56,7 @@ class StreamingPipeline:
         self.lag_max = 0.0
         self.input_level_db = -120.0
         self.error: BaseException | None = None
+        self.source_failure: str | None = None
         self.core: StreamingTranscriber | None = None
         self.ring: RingBuffer | None = None
         self._worker: threading.Thread | None = None
@@ -91,6 +92,8 @@ class StreamingPipeline:
         except BaseException as exc:  # surfaced to the caller; the transcript so far is kept
             log.exception("streaming worker failed")
             self.error = exc
+        reason = self.source_failure or (f"{type(self.error).__name__}: {self.error}" if self.error else None)
+        self.on_event(StreamEnded(self.clock.now(), reason))
 
     def _await_audio(self, needed: int) -> None:
         ring = self.ring
@@ -109,6 +112,11 @@ class StreamingPipeline:
             self._await_audio(int(core.step * ring.sample_rate))
             chunk = ring.read()
             if len(chunk.samples) == 0:
+                failure = self.source.failure()
+                if failure is not None:  # the device is gone: commit what was said, then end
+                    log.warning("%s", failure)
+                    self.source_failure = failure
+                    break
                 if ring.closed:
                     break
                 continue
