@@ -73,8 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--language", default="auto", help="language code, or auto to detect (default: auto)")
     listen.add_argument("-o", "--output", default=None, help="save the transcript here on exit (txt/srt/vtt/json by extension)")
     listen.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    listen.add_argument("--replay", default=None, metavar="FILE",
+                        help="caption a recording played at real-time pace instead of a microphone")
     _add_vad_options(listen)
     listen.set_defaults(func=_cmd_listen)
+
+    recover = commands.add_parser("recover", help="list or export sessions from their journals (after a crash)")
+    recover.add_argument("session", nargs="?", help="session name (from --list) or journal path")
+    recover.add_argument("--list", action="store_true", help="list recorded sessions (the default without SESSION)")
+    recover.add_argument("--format", choices=("txt", "srt", "vtt", "json"), default=None,
+                         help="output format (default: from -o's extension, else txt)")
+    recover.add_argument("-o", "--output", default=None, help="write here instead of stdout")
+    recover.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    recover.set_defaults(func=_cmd_recover)
 
     devices = commands.add_parser("devices", help="list audio input devices")
     devices.set_defaults(func=_cmd_devices)
@@ -134,6 +145,12 @@ def _cmd_listen(args: argparse.Namespace) -> int:
     from livecaption.listen import run_listen
 
     return run_listen(args)
+
+
+def _cmd_recover(args: argparse.Namespace) -> int:
+    from livecaption.listen import run_recover
+
+    return run_recover(args)
 
 
 def _cmd_devices(args: argparse.Namespace) -> int:

@@ -15,11 +15,13 @@ import sys
 import threading
 from pathlib import Path
 
-from livecaption.audio.sources import MicrophoneSource, list_input_devices
+from livecaption.audio.decode import decode_audio
+from livecaption.audio.sources import FileReplaySource, MicrophoneSource, list_input_devices
 from livecaption.streaming.events import CaptionUpdate, StreamStats
 from livecaption.streaming.options import StreamingOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.export import FORMATS, check_writable, render, write_text_atomic
+from livecaption.transcript.journal import Journal, find_session, list_sessions, read_journal
 from livecaption.transcript.live import LiveTranscript, session_options
 
 DIM, RESET, CLEAR = "\x1b[2m", "\x1b[0m", "\x1b[K"
@@ -78,11 +80,19 @@ def run_listen(args: argparse.Namespace) -> int:
     language = None if args.language in (None, "", "auto") else args.language
     options = StreamingOptions(language=language)
     vad_options = vad_options_from(args)
-    source = MicrophoneSource(args.input)
+    if args.replay:
+        source = FileReplaySource(decode_audio(args.replay), realtime=True, description=f"replay of {args.replay}")
+    else:
+        source = MicrophoneSource(args.input)
     recognizer = load_recognizer(args)
     choice = recognizer.choice
-    transcript = LiveTranscript(args.model, choice.device, choice.precision, choice.fallback,
-                                session_options(options, vad_options, language))
+    recorded = session_options(options, vad_options, language)
+    transcript = LiveTranscript(args.model, choice.device, choice.precision, choice.fallback, recorded)
+    journal = Journal({"model": args.model, "device": choice.device, "precision": choice.precision,
+                       "fallback": choice.fallback, "options": recorded})
+    unfinished = [s for s in list_sessions() if not s.finished and s.path != journal.path]
+    if unfinished:
+        print(f"{len(unfinished)} unfinished session(s) found (a crash?): livecaption recover --list", file=sys.stderr)
     screen = TerminalCaptions()
 
     def on_event(event) -> None:
@@ -90,7 +100,7 @@ def run_listen(args: argparse.Namespace) -> int:
             transcript.add(event)
         screen.update(event)
 
-    pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event)
+    pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event, journal=journal)
     print(f"listening on {source.description} with {args.model} ({recognizer.describe_device()}); Ctrl-C to stop",
           file=sys.stderr)
     stop = threading.Event()
@@ -104,6 +114,8 @@ def run_listen(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    journal.close()
+    print(f"session journal: {journal.path}", file=sys.stderr)
     if output is not None:
         write_text_atomic(output, render(transcript.to_transcription(language or "en"), _format_for(args.output)),
                           force=args.force)
@@ -121,4 +133,25 @@ def run_devices(args: argparse.Namespace) -> int:
     for d in devices:
         print(f"{d.index:>5}  {'*' if d.is_default else ' ':^7}  {d.channels:>8}  {int(d.default_rate):>6}  "
               f"{d.host_api[:14]:<14}  {d.name}")
+    return 0
+
+
+def run_recover(args: argparse.Namespace) -> int:
+    """List unfinished sessions, or export one (from its journal) like any transcript."""
+    if args.list or not args.session:
+        sessions = list_sessions()
+        if not sessions:
+            print("no sessions recorded")
+        for session in sessions:
+            state = "finished" if session.finished else "UNFINISHED"
+            print(f"{session.name}\t{state}\t{session.words} words\t{session.header.get('model', '?')}\t{session.path}")
+        return 0
+    session, transcript = read_journal(find_session(args.session))
+    fmt = args.format or _format_for(args.output)
+    text = render(transcript.to_transcription(session.header.get("options", {}).get("language") or "en"), fmt)
+    if args.output:
+        write_text_atomic(Path(args.output), text, force=args.force)
+        print(f"{session.name} ({session.words} words) -> {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0

@@ -45,6 +45,7 @@ class StreamingPipeline:
         vad_options: VadOptions = VadOptions(),
         clock: StreamClock | None = None,
         on_event: Callable[[Event], None] | None = None,
+        journal=None,
     ):
         self.recognizer = recognizer
         self.source = source
@@ -52,6 +53,7 @@ class StreamingPipeline:
         self.vad_options = vad_options
         self.clock = clock or RealClock()
         self.on_event = on_event or (lambda event: None)
+        self.journal = journal  # committed words reach the disk (fsync) before anyone sees them
         self.committed: list[CommittedWord] = []
         self.lag_max = 0.0
         self.input_level_db = -120.0
@@ -134,6 +136,8 @@ class StreamingPipeline:
     def _deliver(self, events: list) -> None:
         for event in events:
             if isinstance(event, CaptionUpdate):
+                if self.journal is not None:
+                    self.journal.append(event)
                 self.committed.extend(event.committed)
             self.on_event(event)
         self.on_event(self.stats())
