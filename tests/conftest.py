@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Session journals and settings written by tests go to a scratch folder, never the user's own.
+os.environ["LIVECAPTION_DATA_DIR"] = tempfile.mkdtemp(prefix="livecaption-test-data-")
 SPEECH_DIR = Path(os.environ.get("LIVECAPTION_SPEECH_DIR", REPO.parent / "shared" / "speech"))
 
 

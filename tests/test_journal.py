@@ -70,3 +70,15 @@ def test_killed_listen_session_is_recovered_with_every_committed_caption(tmp_pat
 def test_recover_errors_are_one_line(tmp_path):
     proc = run_cli("recover", "no-such-session", env={"LIVECAPTION_DATA_DIR": str(tmp_path)})
     assert proc.returncode == 2 and proc.stderr.startswith("livecaption: error: no session 'no-such-session'")
+
+
+def test_a_torn_line_followed_by_the_recovery_marker_is_still_readable(tmp_path):
+    from livecaption.transcript.journal import mark_recovered
+
+    journal = Journal({"model": "tiny.en"}, folder=tmp_path)
+    journal.append(_update("one", "two", ended=True))
+    with open(journal.path, "a") as handle:
+        handle.write('{"type": "wor')
+    mark_recovered(journal.path)
+    session, transcript = read_journal(journal.path)
+    assert session.finished and transcript.to_transcription().text == "one two"

@@ -201,3 +201,33 @@ def test_overlay_font_and_geometry_are_remembered(qtbot, window):
     saved = AppSettings.load(window.settings_path)
     assert saved.overlay_font_size == AppSettings().overlay_font_size + 4
     assert saved.overlay_visible is True and saved.overlay_geometry.endswith("700,110")
+
+
+def test_an_unfinished_session_is_restored_into_the_window_at_start(qtbot, tmp_path, tiny_fp32):
+    from livecaption.streaming.events import CaptionUpdate, CommittedWord
+    from livecaption.transcript.journal import Journal, list_sessions
+    from ui.main_window import MainWindow
+    from ui.settings import AppSettings
+
+    crashed = Journal({"model": "tiny.en", "device": "cpu", "precision": "fp32"})  # never closed: a crash
+    words = tuple(CommittedWord(" " + t, i, i + 0.5, i + 1.0, 0.9) for i, t in enumerate(["ask", "not", "what"]))
+    crashed.append(CaptionUpdate(committed=words, tentative="", time=3.0, utterance_ended=False))
+    win = MainWindow(AppSettings(), tmp_path / "settings.ini")
+    qtbot.addWidget(win)
+    assert win.captions.text.toPlainText().strip() == "ask not what"
+    assert "Restored 3 words" in win.banner.label.text()
+    assert [w.text for w in win.transcript.words()] == [" ask", " not", " what"]
+    assert next(s for s in list_sessions() if s.path == crashed.path).finished  # offered once
+    win.close()
+
+
+def test_window_sessions_are_journaled_before_they_are_shown(qtbot, window):
+    from livecaption.transcript.journal import read_journal
+
+    _start_replay(qtbot, window, "one_two_three.wav")
+    qtbot.waitUntil(lambda: len(window.transcript.words()) >= 2, timeout=60_000)
+    journal_path = window.controller.worker.journal.path
+    _, journaled = read_journal(journal_path)
+    shown = [w.text for w in window.transcript.words()]
+    assert [w.text for w in journaled.words()][: len(shown)] == shown
+    assert oct(journal_path.stat().st_mode & 0o777) == "0o600"

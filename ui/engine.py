@@ -21,6 +21,8 @@ from livecaption.errors import UserError
 from livecaption.streaming.events import CaptionUpdate, SpeechActivity, StreamEnded, StreamStats
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
+from livecaption.transcript.journal import Journal
+from livecaption.transcript.live import session_options
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class EngineWorker(QObject):
         self._recognizer = None
         self._recognizer_key = None
         self.offset = 0.0  # session seconds before the current stream began
+        self.journal: Journal | None = None  # one per window session, across engine restarts
 
     def _load(self, config: EngineConfig):
         from livecaption.asr.whisper import WhisperRecognizer, release_memory
@@ -100,6 +103,12 @@ class EngineWorker(QObject):
             self.failed.emit(f"could not start: {type(exc).__name__}: {exc}")
             return
         self.pipeline = pipeline
+        if self.journal is None:
+            choice = recognizer.choice
+            self.journal = Journal({"model": config.model, "device": choice.device, "precision": choice.precision,
+                                    "fallback": choice.fallback,
+                                    "options": session_options(StreamingOptions(language=config.language),
+                                                               VadOptions(), config.language)})
         self.started.emit(recognizer.describe_device(), recognizer.choice.fallback or "")
 
     def _forward(self, event) -> None:  # runs on the pipeline's worker thread
@@ -107,7 +116,10 @@ class EngineWorker(QObject):
             shift = self.offset
             committed = tuple(dataclasses.replace(w, start=w.start + shift, end=w.end + shift,
                                                   emitted=w.emitted + shift) for w in event.committed)
-            self.caption.emit(dataclasses.replace(event, committed=committed, time=event.time + shift))
+            update = dataclasses.replace(event, committed=committed, time=event.time + shift)
+            if self.journal is not None:
+                self.journal.append(update)  # on disk (fsync) before the window shows it
+            self.caption.emit(update)
         elif isinstance(event, StreamStats):
             self.stats.emit(event)
         elif isinstance(event, SpeechActivity):
@@ -117,6 +129,14 @@ class EngineWorker(QObject):
             # stop cleanly from the engine thread.
             self.failed.emit(f"audio input lost: {event.error}")
             QMetaObject.invokeMethod(self, "stop", Qt.QueuedConnection)
+
+    @Slot()
+    def end_session(self) -> None:
+        """The window started a new session: the journal of the old one is complete."""
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+        self.offset = 0.0
 
     @Slot()
     def stop(self) -> None:
@@ -161,13 +181,15 @@ class EngineController(QObject):
     def cancel_loading(self) -> None:
         self.worker.cancel.set()
 
-    def reset_clock(self) -> None:
-        self.worker.offset = 0.0
+    def end_session(self) -> None:
+        """Close the session's journal and restart the session clock (after the engine stops)."""
+        QMetaObject.invokeMethod(self.worker, "end_session", Qt.QueuedConnection)
 
     def shutdown(self) -> None:
         """Stop (blocking: the last utterance is committed) and end the engine thread. Idempotent."""
         if not self.thread.isRunning():
             return
         QMetaObject.invokeMethod(self.worker, "stop", Qt.BlockingQueuedConnection)
+        QMetaObject.invokeMethod(self.worker, "end_session", Qt.BlockingQueuedConnection)
         self.thread.quit()
         self.thread.wait(30_000)

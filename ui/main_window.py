@@ -15,6 +15,8 @@ from livecaption.audio.sources import list_input_devices
 from livecaption.errors import UserError
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.transcript.export import FORMATS, render, write_text_atomic
+from livecaption.streaming.events import CaptionUpdate
+from livecaption.transcript.journal import list_sessions, mark_recovered, read_journal
 from livecaption.transcript.live import LiveTranscript, session_options
 from ui.caption_view import CaptionView
 from ui.engine import EngineConfig, EngineController
@@ -93,6 +95,19 @@ class MainWindow(QMainWindow):
         self.refresh_devices(rescan=False)
         if settings.overlay_visible:
             self.toggle_overlay(True)
+        self.restore_unfinished_session()
+
+    def restore_unfinished_session(self) -> None:
+        """After a crash or kill, bring the last unfinished session's captions back into the window."""
+        unfinished = [s for s in list_sessions() if not s.finished and s.words]
+        if not unfinished:
+            return
+        session, restored = read_journal(unfinished[-1].path)
+        for segment in restored.groups():
+            self._caption(CaptionUpdate(committed=tuple(segment), tentative="", time=0.0, utterance_ended=True))
+        mark_recovered(session.path)
+        self.banner.show_message(f"Restored {session.words} words from an unfinished session ({session.name}); "
+                                 "save them with File → Save transcript.", error=False)
 
     # -- construction --------------------------------------------------------------------------
 
@@ -301,8 +316,10 @@ class MainWindow(QMainWindow):
         self.transcript = self._new_transcript(self.transcript.device, self.transcript.precision, self.transcript.fallback)
         self.captions.clear()
         self.overlay.show_lines([])
-        if not self.controller.running:
-            self.controller.reset_clock()
+        if self.controller.running:
+            self.controller.stop()
+            self.start_action.setText("Start")
+        self.controller.end_session()
 
     def replay_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Replay a recording as if it were the microphone")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,7 +38,7 @@ class Journal:
     def __init__(self, header: dict, folder: Path | None = None):
         folder = folder or sessions_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        self.session = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+        self.session = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{secrets.token_hex(3)}"
         self.path = folder / f"{self.session}.jsonl"
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         self._file = os.fdopen(fd, "a", encoding="utf-8")
@@ -64,6 +65,15 @@ class Journal:
             self._file.close()
 
 
+def mark_recovered(path: Path) -> None:
+    """Close an unfinished journal whose words were restored elsewhere, so they are offered once."""
+    torn = not path.read_bytes().endswith(b"\n")  # a crash mid-line: start the record on a line of its own
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(("\n" if torn else "") + json.dumps({"type": "end", "time": time.time(), "recovered": True}) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 @dataclass(frozen=True)
 class JournalSession:
     path: Path
@@ -77,18 +87,19 @@ class JournalSession:
 
 
 def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
-    """Rebuild a session's transcript; a torn or garbled last line (the crash point) is skipped."""
+    """Rebuild a session's transcript; a torn or garbled line (the crash point) is skipped."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as exc:
         raise UserError(f"{path}: cannot read journal ({exc.strerror})") from None
     records = []
-    for number, line in enumerate(lines):
+    for line in lines:
+        if not line.strip():
+            continue
         try:
             records.append(json.loads(line))
-        except ValueError:
-            if number < len(lines) - 1:
-                raise UserError(f"{path}: journal is damaged at line {number + 1}") from None
+        except ValueError:  # the line a crash tore; everything around it is still recovered
+            continue
     if not records or records[0].get("type") != "header":
         raise UserError(f"{path}: not a livecaption journal")
     header = records[0]

@@ -24,8 +24,12 @@ class LiveTranscript:
     def words(self) -> list[CommittedWord]:
         return [w for seg in self.segments for w in seg] + self._open
 
+    def groups(self) -> list[list[CommittedWord]]:
+        """Words per utterance, the one still open included."""
+        return self.segments + ([self._open] if self._open else [])
+
     def to_transcription(self, language: str = "en", duration: float | None = None) -> Transcription:
-        groups = self.segments + ([self._open] if self._open else [])
+        groups = self.groups()
         segments = tuple(
             Segment(
                 start=group[0].start,
