@@ -89,6 +89,17 @@ class WhisperRecognizer:
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: Callable[[float, float], None] | None = None,
     ) -> Transcription:
+        try:
+            return self._transcribe(audio, options, on_progress)
+        except torch.cuda.OutOfMemoryError:
+            if not self.choice.is_cuda:
+                raise
+            # The GPU is full (another app, a longer utterance): finish this audio on the CPU and
+            # stay there, rather than fail or drop it. The choice now reports the fallback.
+            self.runtime.move_to_cpu("CUDA out of memory during decoding")
+            return self._transcribe(audio, options, on_progress)
+
+    def _transcribe(self, audio, options, on_progress) -> Transcription:
         self.check_options(options)
         self.decoder.generator.manual_seed(0)
         duration = len(audio) / SAMPLE_RATE

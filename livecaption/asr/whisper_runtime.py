@@ -172,9 +172,10 @@ class WhisperRuntime:
 
     def memory_stats(self) -> dict[str, int]:
         """CUDA memory of this model's device (allocated, reserved, peak, total); empty on the CPU."""
-        if not self.choice.is_cuda:
-            return {}
         import torch
+
+        if not self.choice.is_cuda or not torch.cuda.is_available():
+            return {}
 
         index = torch.device(self.choice.device).index or 0
         return {
@@ -183,6 +184,16 @@ class WhisperRuntime:
             "peak": int(torch.cuda.max_memory_allocated(index)),
             "total": int(torch.cuda.get_device_properties(index).total_memory),
         }
+
+    def move_to_cpu(self, reason: str) -> None:
+        """Leave the GPU for good (it ran out of memory mid-stream): same weights, on the CPU in fp32."""
+        import torch
+
+        with self.lock:
+            self.choice = self.choice.fall_back_to_cpu(reason)
+            self.model = self.model.to("cpu", torch_dtype(self.choice.precision))
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
 
     # -- features -----------------------------------------------------------------------
 
