@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from livecaption import __version__
 from livecaption.asr.device import DEVICES_HELP, PRECISIONS

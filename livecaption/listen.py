@@ -20,7 +20,7 @@ from livecaption.audio.sources import FileReplaySource, MicrophoneSource, list_i
 from livecaption.streaming.events import CaptionUpdate, StreamStats
 from livecaption.streaming.options import StreamingOptions
 from livecaption.streaming.pipeline import StreamingPipeline
-from livecaption.transcript.export import FORMATS, check_writable, render, write_text_atomic
+from livecaption.transcript.export import check_writable, format_for, render, write_text_atomic
 from livecaption.transcript.journal import Journal, find_session, list_sessions, read_journal
 from livecaption.transcript.live import LiveTranscript, session_options
 
@@ -64,11 +64,6 @@ class TerminalCaptions:
         prefix = f"\r{CLEAR}" if self.tty else ""
         self.stream.write(f"{prefix}{text.strip()}\n")
         self.stream.flush()
-
-
-def _format_for(output: str | None) -> str:
-    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-    return suffix if suffix in FORMATS else "txt"
 
 
 def run_listen(args: argparse.Namespace) -> int:
@@ -117,7 +112,7 @@ def run_listen(args: argparse.Namespace) -> int:
     journal.close()
     print(f"session journal: {journal.path}", file=sys.stderr)
     if output is not None:
-        write_text_atomic(output, render(transcript.to_transcription(language or "en"), _format_for(args.output)),
+        write_text_atomic(output, render(transcript.to_transcription(language or "en"), format_for(args.output)),
                           force=args.force)
         print(f"transcript saved to {output}", file=sys.stderr)
     failure = pipeline.source_failure or pipeline.error
@@ -147,7 +142,7 @@ def run_recover(args: argparse.Namespace) -> int:
             print(f"{session.name}\t{state}\t{session.words} words\t{session.header.get('model', '?')}\t{session.path}")
         return 0
     session, transcript = read_journal(find_session(args.session))
-    fmt = args.format or _format_for(args.output)
+    fmt = format_for(args.output, args.format)
     text = render(transcript.to_transcription(session.header.get("options", {}).get("language") or "en"), fmt)
     if args.output:
         write_text_atomic(Path(args.output), text, force=args.force)

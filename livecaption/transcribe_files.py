@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livecaption.asr.types import TranscribeOptions
-from livecaption.audio.decode import decode_audio
-from livecaption.errors import AudioError, OutputError, UserError
-from livecaption.transcript.export import FORMATS, check_writable, render, write_text_atomic
+from livecaption.audio.decode import check_audio_path, decode_audio
+from livecaption.errors import OutputError, UserError
+from livecaption.transcript.export import check_writable, format_for, render, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,8 @@ class Job:
 
 
 def _format_for(args: argparse.Namespace) -> str:
-    if args.format:
-        return args.format
-    if args.output and len(args.files) == 1:
-        suffix = Path(args.output).suffix.lower().lstrip(".")
-        if suffix in FORMATS:
-            return suffix
-    return "txt"
+    # With several inputs -o is a folder, whose name says nothing about the format.
+    return format_for(args.output if len(args.files) == 1 else None, args.format)
 
 
 def plan_jobs(files: list[str], output: str | None, fmt: str, force: bool) -> list[Job]:
@@ -55,15 +50,6 @@ def plan_jobs(files: list[str], output: str | None, fmt: str, force: bool) -> li
     return jobs
 
 
-def _precheck_source(path: Path) -> None:
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: file is empty")
-
-
 def run_transcribe(args: argparse.Namespace) -> int:
     from livecaption.cli import load_recognizer
 
@@ -72,7 +58,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
     options = TranscribeOptions(language=language, task=args.task, prompt=args.prompt, beam_size=args.beam_size)
     jobs = plan_jobs(args.files, args.output, fmt, args.force)
     for job in jobs:  # a typo in a file name should not cost a model load
-        _precheck_source(job.source)
+        check_audio_path(job.source)
 
     recognizer = load_recognizer(args)
     recognizer.check_options(options)

@@ -30,6 +30,16 @@ def _short(exc: BaseException) -> str:
     return text[:160]
 
 
+def check_audio_path(path: Path) -> None:
+    """The checks that need no decoding: exists, is a file, is not empty."""
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty")
+
+
 def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Samples of ``path`` as float32 in [-1, 1], mono, at ``sample_rate``.
 
@@ -38,13 +48,7 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray
     import av
 
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: file is empty")
-
+    check_audio_path(path)
     container = _open_container(path)
     with container:
         if not container.streams.audio:

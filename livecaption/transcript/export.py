@@ -66,6 +66,14 @@ EXPORTERS: dict[str, Callable[[Transcription], str]] = {
 }
 
 
+def format_for(output: str | Path | None, explicit: str | None = None) -> str:
+    """The format to write: the one asked for, else the output file's extension, else txt."""
+    if explicit:
+        return explicit
+    suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+    return suffix if suffix in FORMATS else "txt"
+
+
 def render(result: Transcription, fmt: str) -> str:
     if fmt not in EXPORTERS:
         raise UserError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
