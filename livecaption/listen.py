@@ -17,7 +17,7 @@ from pathlib import Path
 
 from livecaption.audio.decode import decode_audio
 from livecaption.audio.sources import FileReplaySource, MicrophoneSource, list_input_devices
-from livecaption.streaming.events import CaptionUpdate, StreamStats
+from livecaption.streaming.events import CaptionUpdate, CaptureGap, StreamStats
 from livecaption.streaming.options import StreamingOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.export import check_writable, format_for, render, write_text_atomic
@@ -93,6 +93,9 @@ def run_listen(args: argparse.Namespace) -> int:
     def on_event(event) -> None:
         if isinstance(event, CaptionUpdate):
             transcript.add(event)
+        elif isinstance(event, CaptureGap):
+            transcript.add_gap(event.start, event.end, event.reason)
+            print(f"[no audio {event.start:.1f}-{event.end:.1f} s: {event.reason}; capture resumed]", file=sys.stderr)
         screen.update(event)
 
     pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event, journal=journal)

@@ -129,8 +129,10 @@ def test_losing_the_device_keeps_what_was_said_and_reports_it(pulse, jfk_wav, ti
     from livecaption.streaming.events import StreamEnded
     from livecaption.streaming.pipeline import StreamingPipeline
 
+    from livecaption.streaming.options import StreamingOptions
+
     ended = []
-    pipeline = StreamingPipeline(tiny_fp32, MicrophoneSource("pulse"),
+    pipeline = StreamingPipeline(tiny_fp32, MicrophoneSource("pulse"), StreamingOptions(reconnect_s=2.0),
                                  on_event=lambda e: ended.append(e) if isinstance(e, StreamEnded) else None)
     pipeline.start()
     time.sleep(1.0)
@@ -139,7 +141,7 @@ def test_losing_the_device_keeps_what_was_said_and_reports_it(pulse, jfk_wav, ti
     committed_before = pipeline.transcript_text
     pulse.unload_sink()  # the "headset" is pulled
     player.wait(timeout=30)
-    assert pipeline.wait(timeout=30), "the pipeline must end on its own when its device goes away"
+    assert pipeline.wait(timeout=30), "the pipeline must end on its own when its device stays away"
     try:
         assert ended and ended[-1].error and "pulse" in ended[-1].error
         assert pipeline.transcript_text.startswith(committed_before) and "fellow" in pipeline.transcript_text
@@ -153,6 +155,7 @@ def test_window_shows_a_banner_when_the_device_is_lost(qtbot, pulse, jfk_wav, tm
     from ui.settings import AppSettings
 
     window = MainWindow(AppSettings(input_device="pulse", precision="fp32"), tmp_path / "settings.ini")
+    window.reconnect_s = 1.0  # the device does not come back in this test
     qtbot.addWidget(window)
     window.show()
     assert window.device_combo.currentData() == "pulse"
@@ -171,3 +174,39 @@ def test_window_shows_a_banner_when_the_device_is_lost(qtbot, pulse, jfk_wav, tm
         pulse.pactl("load-module", "module-null-sink", "sink_name=livecaption_test", "rate=16000", "channels=1")
         pulse.pactl("set-default-source", "livecaption_test.monitor")
         window.close()
+
+
+def test_device_that_comes_back_is_reconnected_and_the_gap_marked(pulse, jfk_wav, tmp_path, tiny_fp32):
+    from livecaption.audio.sources import MicrophoneSource
+    from livecaption.streaming.events import CaptionUpdate, CaptureGap
+    from livecaption.streaming.pipeline import StreamingPipeline
+    from livecaption.transcript.journal import Journal, read_journal
+
+    journal = Journal({"model": "tiny.en"}, folder=tmp_path)
+    gaps = []
+    pipeline = StreamingPipeline(tiny_fp32, MicrophoneSource("pulse"), journal=journal,
+                                 on_event=lambda e: gaps.append(e) if isinstance(e, CaptureGap) else None)
+    pipeline.start()
+    time.sleep(1.0)
+    pulse.unload_sink()  # unplugged...
+    time.sleep(4.0)
+    pulse.pactl("load-module", "module-null-sink", "sink_name=livecaption_test", "rate=16000", "channels=1")
+    pulse.pactl("set-default-source", "livecaption_test.monitor")  # ...and plugged back in
+    deadline = time.monotonic() + 30
+    while not gaps and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert gaps, "capture did not resume"
+    time.sleep(1.0)
+    pulse.play(jfk_wav).wait(timeout=60)
+    time.sleep(2.0)
+    pipeline.stop()
+    journal.close()
+    assert pipeline.error is None and pipeline.source_failure is None
+    assert wer(JFK_REF, pipeline.transcript_text) <= 0.15, pipeline.transcript_text
+    gap = gaps[0]
+    assert gap.end - gap.start >= 3.0 and "pulse" in gap.reason
+    assert all(w.start >= gap.end for w in pipeline.committed)  # the speech came after the gap, and its times say so
+    _, transcript = read_journal(journal.path)
+    marked = transcript.to_transcription()
+    assert any(seg.text.startswith(" [no audio") and not seg.words for seg in marked.segments)
+    assert "[no audio" not in marked.text  # the mark is a segment of its own, not words

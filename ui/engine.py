@@ -18,7 +18,7 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 from livecaption.audio.decode import decode_audio
 from livecaption.audio.sources import FileReplaySource, MicrophoneSource
 from livecaption.errors import UserError
-from livecaption.streaming.events import CaptionUpdate, SpeechActivity, StreamEnded, StreamStats
+from livecaption.streaming.events import CaptionUpdate, CaptureGap, SpeechActivity, StreamEnded, StreamStats
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.journal import Journal
@@ -33,6 +33,7 @@ class EngineConfig:
     language: str | None = None
     input_device: str | None = None  # None = the system default input
     replay_file: str | None = None  # replay a recording at real-time pace instead of a microphone
+    reconnect_s: float = 30.0  # how long to try to get a lost input device back
 
 
 class LoadCancelled(Exception):
@@ -47,6 +48,7 @@ class EngineWorker(QObject):
     caption = Signal(object)  # CaptionUpdate, times on the session clock
     stats = Signal(object)  # StreamStats
     activity = Signal(object)  # SpeechActivity
+    gap = Signal(object)  # CaptureGap: the device was lost and came back
 
     def __init__(self):
         super().__init__()
@@ -90,7 +92,8 @@ class EngineWorker(QObject):
             recognizer = self._load(config)
             self.loading.emit("ready", 100)
             pipeline = StreamingPipeline(recognizer, self._source(config),
-                                         StreamingOptions(language=config.language), VadOptions(),
+                                         StreamingOptions(language=config.language, reconnect_s=config.reconnect_s),
+                                         VadOptions(),
                                          on_event=self._forward)
             pipeline.start()
         except LoadCancelled:
@@ -124,6 +127,11 @@ class EngineWorker(QObject):
             self.stats.emit(event)
         elif isinstance(event, SpeechActivity):
             self.activity.emit(event)
+        elif isinstance(event, CaptureGap):
+            start, end = event.start + self.offset, event.end + self.offset
+            if self.journal is not None:
+                self.journal.append_gap(start, end, event.reason)
+            self.gap.emit(dataclasses.replace(event, start=start, end=end))
         elif isinstance(event, StreamEnded) and event.error:
             # Capture died under us (device unplugged): what was said is committed; say so and
             # stop cleanly from the engine thread.

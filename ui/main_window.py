@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.settings, self.settings_path = settings, settings_path
         self.controller = controller or EngineController()
         self.replay_file: str | None = None
+        self.reconnect_s = 30.0  # how long a lost input device is waited for before the session stops
         self.setWindowTitle("livecaption")
         self.resize(1000, 560)
         self.transcript = self._new_transcript("", "", None)
@@ -183,6 +184,7 @@ class MainWindow(QMainWindow):
         worker.failed.connect(self._engine_failed)
         worker.caption.connect(self._caption)
         worker.stats.connect(self._stats)
+        worker.gap.connect(self._gap)
 
     # -- engine ----------------------------------------------------------------------------------
 
@@ -192,6 +194,7 @@ class MainWindow(QMainWindow):
             model=self.model_combo.currentText(), device=self.settings.device,
             precision=self.precision_combo.currentText(), language=None if language == "auto" else language,
             input_device=self.device_combo.currentData() or None, replay_file=self.replay_file,
+            reconnect_s=self.reconnect_s,
         )
 
     def _new_transcript(self, device: str, precision: str, fallback: str | None) -> LiveTranscript:
@@ -231,6 +234,11 @@ class MainWindow(QMainWindow):
         self.captions.add_committed([(w.start, w.text) for w in update.committed], update.utterance_ended,
                                     update.tentative)
         self.overlay.show_lines(self.captions.last_lines(2))
+
+    def _gap(self, gap) -> None:
+        self.transcript.add_gap(gap.start, gap.end, gap.reason)
+        self.banner.show_message(f"Audio input was lost for {gap.end - gap.start:.0f} s ({gap.reason}); "
+                                 "capture resumed and the gap is marked in the transcript.", error=False)
 
     def _stats(self, stats) -> None:
         self.last_stats = stats

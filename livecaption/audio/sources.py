@@ -23,6 +23,7 @@ log = logging.getLogger("livecaption")
 
 TARGET_RATE = 16_000
 STALL_SECONDS = 3.0  # a live input that delivers nothing for this long is treated as lost
+RECONNECT_INTERVAL_S = 0.5
 
 
 class AudioSource(Protocol):
@@ -207,9 +208,9 @@ class MicrophoneSource:
             return f"no audio from input device '{self.device.name}' for {STALL_SECONDS:.0f} s (disconnected?)"
         return None
 
-    def _open(self, rate: int):
+    def _open(self, rate: int, device: InputDevice | None = None):
         return self._sd.InputStream(
-            device=self.device.index, channels=1, samplerate=rate, dtype="float32",
+            device=(device or self.device).index, channels=1, samplerate=rate, dtype="float32",
             blocksize=int(rate * self.block_ms / 1000), callback=self._callback, finished_callback=self._finished,
         )
 
@@ -233,6 +234,36 @@ class MicrophoneSource:
             self.open()
         self._last_block = time.monotonic()
         self._stream.start()
+
+    def reconnect(self, timeout_s: float) -> bool:
+        """After a loss: reopen the same device, else the default input, until ``timeout_s`` has
+        passed or ``stop`` is called. True once capture runs again (into the same ring buffer)."""
+        self._close_quietly()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self._stopping:
+            for spec in (self.device.name, None):
+                try:
+                    list_input_devices(self._sd, rescan=True)  # the device may come back under a new index
+                    device = resolve_input_device(spec, self._sd)
+                    stream = self._open(self.sample_rate, device)
+                    stream.start()
+                except (UserError, self._sd.PortAudioError):
+                    continue
+                self.device, self._stream = device, stream
+                self.description = f"{device.index}: {device.name}"
+                self._finished_unexpectedly, self._last_block = False, time.monotonic()
+                log.warning("capture resumed on %s", self.description)
+                return True
+            time.sleep(RECONNECT_INTERVAL_S)  # back-off between attempts; the device is gone anyway
+        return False
+
+    def _close_quietly(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close(ignore_errors=True)
+            except self._sd.PortAudioError:
+                pass
 
     def stop(self) -> None:
         self._stopping = True

@@ -50,9 +50,17 @@ class StreamStats:
 
 
 @dataclass(frozen=True)
+class CaptureGap:
+    start: float  # audio seconds where capture stopped
+    end: float  # audio seconds where it resumed
+    reason: str
+    time: float
+
+
+@dataclass(frozen=True)
 class StreamEnded:
     time: float
     error: str | None  # None when stopped or the recording ended; else why capture stopped
 
 
-Event = CaptionUpdate | SpeechActivity | StreamStats | StreamEnded
+Event = CaptionUpdate | SpeechActivity | StreamStats | CaptureGap | StreamEnded

@@ -48,6 +48,7 @@ class StreamingOptions:
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     min_word_probability: float = 0.0
+    reconnect_s: float = 30.0  # after losing the input device, how long to try to get it (or the default) back
 
     def __post_init__(self) -> None:
         if not 0 < self.step_s <= self.max_step_s:

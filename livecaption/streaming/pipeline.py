@@ -18,7 +18,7 @@ from livecaption.audio.ring import RingBuffer
 from livecaption.audio.sources import AudioSource
 from livecaption.audio.vad import SAMPLE_RATE, VadGate
 from livecaption.streaming.clock import RealClock, SimulatedClock, StreamClock
-from livecaption.streaming.events import CaptionUpdate, CommittedWord, Event, StreamEnded, StreamStats
+from livecaption.streaming.events import CaptionUpdate, CaptureGap, CommittedWord, Event, StreamEnded, StreamStats
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.transcriber import StreamingTranscriber
 from livecaption.sysinfo import process_rss_bytes
@@ -115,8 +115,16 @@ class StreamingPipeline:
             chunk = ring.read()
             if len(chunk.samples) == 0:
                 failure = self.source.failure()
-                if failure is not None:  # the device is gone: commit what was said, then end
+                if failure is not None:  # the device is gone: try to get it back, else end cleanly
                     log.warning("%s", failure)
+                    lost_at = index
+                    reconnect = getattr(self.source, "reconnect", None)
+                    if reconnect is not None and reconnect(self.options.reconnect_s):
+                        # Audio time follows the wall clock: the gap is as long as the outage.
+                        index = max(index, int(self.clock.now() * SAMPLE_RATE))
+                        resampler.reset()
+                        self._deliver([CaptureGap(lost_at / SAMPLE_RATE, index / SAMPLE_RATE, failure, self.clock.now())])
+                        continue
                     self.source_failure = failure
                     break
                 if ring.closed:
@@ -139,6 +147,8 @@ class StreamingPipeline:
                 if self.journal is not None:
                     self.journal.append(event)
                 self.committed.extend(event.committed)
+            elif isinstance(event, CaptureGap) and self.journal is not None:
+                self.journal.append_gap(event.start, event.end, event.reason)
             self.on_event(event)
         self.on_event(self.stats())
 

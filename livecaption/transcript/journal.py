@@ -59,6 +59,9 @@ class Journal:
                 "utterance_ended": update.utterance_ended,
             })
 
+    def append_gap(self, start: float, end: float, reason: str) -> None:
+        self._write({"type": "gap", "start": round(start, 3), "end": round(end, 3), "reason": reason})
+
     def close(self) -> None:
         if not self._file.closed:
             self._write({"type": "end", "time": time.time()})
@@ -107,6 +110,9 @@ def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
                                 header.get("fallback"), header.get("options", {}))
     count = 0
     for record in records[1:]:
+        if record.get("type") == "gap":
+            transcript.add_gap(record["start"], record["end"], record["reason"])
+            continue
         if record.get("type") != "words":
             continue
         words = tuple(CommittedWord(w["text"], w["start"], w["end"], w["emitted"], w.get("p", 0.0)) for w in record["words"])

@@ -14,6 +14,13 @@ class LiveTranscript:
         self.options = options
         self.segments: list[list[CommittedWord]] = []
         self._open: list[CommittedWord] = []
+        self.gaps: list[tuple[float, float, str]] = []  # (start, end, reason): audio that was never captured
+
+    def add_gap(self, start: float, end: float, reason: str) -> None:
+        if self._open:  # the utterance in progress ended with the capture
+            self.segments.append(self._open)
+            self._open = []
+        self.gaps.append((start, end, reason))
 
     def add(self, update: CaptionUpdate) -> None:
         self._open.extend(update.committed)
@@ -30,7 +37,7 @@ class LiveTranscript:
 
     def to_transcription(self, language: str = "en", duration: float | None = None) -> Transcription:
         groups = self.groups()
-        segments = tuple(
+        spoken = [
             Segment(
                 start=group[0].start,
                 end=group[-1].end,
@@ -38,8 +45,11 @@ class LiveTranscript:
                 words=tuple(Word(w.start, w.end, w.text, w.probability) for w in group),
             )
             for group in groups
-        )
-        text = "".join(seg.text for seg in segments).strip()
+        ]
+        # A gap is marked where it happened, so nobody mistakes lost audio for silence.
+        marks = [Segment(start=a, end=b, text=f" [no audio {a:.1f}-{b:.1f} s: {reason}]") for a, b, reason in self.gaps]
+        segments = tuple(sorted(spoken + marks, key=lambda seg: seg.start))
+        text = "".join(seg.text for seg in segments if seg.words).strip()
         end = segments[-1].end if segments else 0.0
         return Transcription(
             text=text, language=language, segments=segments, duration=duration if duration is not None else end,
