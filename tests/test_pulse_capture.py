@@ -178,7 +178,7 @@ def test_window_shows_a_banner_when_the_device_is_lost(qtbot, pulse, jfk_wav, tm
 
 def test_device_that_comes_back_is_reconnected_and_the_gap_marked(pulse, jfk_wav, tmp_path, tiny_fp32):
     from livecaption.audio.sources import MicrophoneSource
-    from livecaption.streaming.events import CaptionUpdate, CaptureGap
+    from livecaption.streaming.events import CaptureGap
     from livecaption.streaming.pipeline import StreamingPipeline
     from livecaption.transcript.journal import Journal, read_journal
 

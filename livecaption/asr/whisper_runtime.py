@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +113,6 @@ class WhisperRuntime:
         self.n_mels = int(self.config["num_mel_bins"])
         self.choice = choice
         self.model = self._load(choice)
-        self.lock = threading.Lock()  # one forward pass at a time per model
 
     @staticmethod
     def _read_config(path: Path) -> dict:
@@ -189,11 +187,10 @@ class WhisperRuntime:
         """Leave the GPU for good (it ran out of memory mid-stream): same weights, on the CPU in fp32."""
         import torch
 
-        with self.lock:
-            self.choice = self.choice.fall_back_to_cpu(reason)
-            self.model = self.model.to("cpu", torch_dtype(self.choice.precision))
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+        self.choice = self.choice.fall_back_to_cpu(reason)
+        self.model = self.model.to("cpu", torch_dtype(self.choice.precision))
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     # -- features -----------------------------------------------------------------------
 

@@ -88,10 +88,6 @@ class LocalAgreement:
     def tentative(self) -> list[TimedWord]:
         return list(self._previous)
 
-    @property
-    def committed_in_window(self) -> list[TimedWord]:
-        return list(self._window)
-
     def start_window(self) -> None:
         """The decode window moved (a long utterance was cut): earlier words are no longer re-read."""
         self._window = []

@@ -38,9 +38,8 @@ PROMPT_TIME_SLACK = 0.05
 
 @dataclass
 class Utterance:
-    start: int  # absolute 16 kHz sample index, pre-roll included
     onset_time: float  # audio seconds of the first voiced frame
-    window_start: int  # decodes read from here (moves forward when a long utterance is cut)
+    window_start: int  # absolute 16 kHz index decodes read from (pre-roll included; moves forward at a cut)
     agreement: LocalAgreement
     end: int | None = None  # set by the VAD's end of speech
     first_shown: bool = False
@@ -86,7 +85,7 @@ class StreamingTranscriber:
             if isinstance(event, SpeechStart):
                 onset = event.index + SAMPLE_RATE * self.vad.options.pre_roll_ms // 1000
                 start = max(event.index, self.audio_start, self.decoded_until)
-                self.current = Utterance(start=start, onset_time=onset / SAMPLE_RATE, window_start=start,
+                self.current = Utterance(onset_time=onset / SAMPLE_RATE, window_start=start,
                                          agreement=LocalAgreement(self.log))
                 self._activity.append(SpeechActivity(True, event.index / SAMPLE_RATE, self.clock.now()))
             elif isinstance(event, SpeechEnd):
