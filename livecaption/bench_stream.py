@@ -60,11 +60,11 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def stream_file(recognizer, audio: np.ndarray, fast: bool, options: StreamingOptions,
-                vad_options: VadOptions = VadOptions()) -> StreamingPipeline:
+                vad_options: VadOptions = VadOptions(), clock=None, on_event=None) -> StreamingPipeline:
     """Replay ``audio`` through a fresh pipeline and return it, finished."""
-    clock = SimulatedClock() if fast else RealClock()
+    clock = clock or (SimulatedClock() if fast else RealClock())
     pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=not fast), options, vad_options,
-                                 clock=clock)
+                                 clock=clock, on_event=on_event)
     pipeline.start()
     pipeline.wait()
     if pipeline.error is not None:

@@ -95,7 +95,8 @@ def run_listen(args: argparse.Namespace) -> int:
             transcript.add(event)
         elif isinstance(event, CaptureGap):
             transcript.add_gap(event.start, event.end, event.reason)
-            print(f"[no audio {event.start:.1f}-{event.end:.1f} s: {event.reason}; capture resumed]", file=sys.stderr)
+            after = "captions go on from the newest audio" if event.fell_behind else "capture resumed"
+            print(f"[no audio {event.start:.1f}-{event.end:.1f} s: {event.reason}; {after}]", file=sys.stderr)
         screen.update(event)
 
     pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event, journal=journal)

@@ -237,6 +237,11 @@ class MainWindow(QMainWindow):
 
     def _gap(self, gap) -> None:
         self.transcript.add_gap(gap.start, gap.end, gap.reason)
+        if gap.fell_behind:
+            self.banner.show_message(f"Captions fell behind and {gap.end - gap.start:.1f} s of audio were skipped: "
+                                     "this machine decodes slower than real time. A smaller model or int8 helps; "
+                                     "the gap is marked in the transcript.", error=False)
+            return
         self.banner.show_message(f"Audio input was lost for {gap.end - gap.start:.0f} s ({gap.reason}); "
                                  "capture resumed and the gap is marked in the transcript.", error=False)
 

@@ -103,8 +103,9 @@ class WhisperRecognizer:
         self.check_options(options)
         self.decoder.generator.manual_seed(0)
         duration = len(audio) / SAMPLE_RATE
-        mel = self.runtime.log_mel(audio, pad_samples=HOP_LENGTH)
         content_frames = len(audio) // HOP_LENGTH
+        # Less than one frame of audio (or none) holds nothing to transcribe, and is too short for the STFT.
+        mel = self.runtime.log_mel(audio, pad_samples=HOP_LENGTH) if content_frames else None
         language = options.language or (None if self.runtime.tokens.languages else "en")
         history: list[int] = self.runtime.encode_text(" " + options.prompt.strip()) if options.prompt else []
         segments: list[Segment] = []

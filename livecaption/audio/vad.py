@@ -52,11 +52,13 @@ class VadGate:
         self._last_voiced_end = 0
 
     def reset(self, next_index: int) -> None:
-        """Forget partial frames and state (after a gap in the stream)."""
+        """Forget partial frames and state (after a gap in the stream). An utterance open before the gap
+        is over (its owner closes it at the gap), so speech after it starts a new one."""
         self._pending = np.zeros(0, dtype=np.float32)
         self._pending_start = next_index
         self._window.clear()
         self._silent_run = 0
+        self.in_speech = False
 
     def is_speech(self, frame: np.ndarray) -> bool:
         pcm = (np.clip(frame, -1.0, 1.0) * 32767).astype("<i2").tobytes()

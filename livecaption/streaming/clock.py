@@ -17,8 +17,9 @@ class StreamClock(Protocol):
 
     def now(self) -> float: ...
 
-    def charge(self, seconds: float) -> None:
-        """Account for compute time just spent (the wall clock has already moved)."""
+    def charge(self, seconds: float) -> float:
+        """Account for compute time just spent (the wall clock has already moved); returns the
+        clock seconds it took."""
 
 
 class RealClock:
@@ -30,14 +31,19 @@ class RealClock:
     def now(self) -> float:
         return time.perf_counter() - self._start
 
-    def charge(self, seconds: float) -> None:
-        pass
+    def charge(self, seconds: float) -> float:
+        return seconds
 
 
 class SimulatedClock:
     simulated = True
 
-    def __init__(self) -> None:
+    def __init__(self, compute_scale: float = 1.0) -> None:
+        if compute_scale <= 0:
+            raise ValueError("compute scale must be positive")
+        # compute_scale > 1 plays a machine that many times slower than this one: how the pipeline
+        # behaves when decoding cannot keep up, reproducibly, without a slow machine at hand.
+        self.compute_scale = compute_scale
         self._now = 0.0
         self._lock = threading.Lock()
 
@@ -45,9 +51,11 @@ class SimulatedClock:
         with self._lock:
             return self._now
 
-    def charge(self, seconds: float) -> None:
+    def charge(self, seconds: float) -> float:
+        charged = max(0.0, seconds) * self.compute_scale
         with self._lock:
-            self._now += max(0.0, seconds)
+            self._now += charged
+        return charged
 
     def advance_to(self, moment: float) -> None:
         with self._lock:

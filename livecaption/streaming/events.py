@@ -55,6 +55,7 @@ class CaptureGap:
     end: float  # audio seconds where it resumed
     reason: str
     time: float
+    fell_behind: bool = False  # True: decoding was too slow and the ring buffer dropped this audio
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ class StreamingPipeline:
         self.journal = journal  # committed words reach the disk (fsync) before anyone sees them
         self.committed: list[CommittedWord] = []
         self.lag_max = 0.0
+        self.longest_iteration = 0.0  # clock seconds of the slowest read-decode-deliver round
         self.input_level_db = -120.0
         self.error: BaseException | None = None
         self.source_failure: str | None = None
@@ -100,6 +101,8 @@ class StreamingPipeline:
     def _await_audio(self, needed: int) -> None:
         ring = self.ring
         if isinstance(self.clock, SimulatedClock):
+            # Like a live device, the source has written everything due by now, needed or not.
+            self.source.pump(self.clock.now())
             while ring.available < needed and self.source.pump(self.clock.now()):
                 shortfall = (needed - ring.available) / ring.sample_rate
                 self.clock.advance_to(max(self.source.next_block_time() or 0.0, self.clock.now() + shortfall))
@@ -111,7 +114,8 @@ class StreamingPipeline:
         resampler = StreamResampler(ring.sample_rate)
         index = 0  # 16 kHz sample index of the next sample handed to the core
         while True:
-            self._await_audio(int(core.step * ring.sample_rate))
+            # Never wait for more than half the ring holds: waiting for more would only drop audio.
+            self._await_audio(min(int(core.step * ring.sample_rate), ring.capacity // 2))
             chunk = ring.read()
             if len(chunk.samples) == 0:
                 failure = self.source.failure()
@@ -131,14 +135,24 @@ class StreamingPipeline:
                     break
                 continue
             if chunk.dropped_before:
+                # Decoding was slower than real time for longer than the ring holds: its drop policy
+                # threw the oldest audio away. Skip over it and mark it, so the transcript never
+                # passes lost speech off as silence.
+                gap_start = index / SAMPLE_RATE
                 index += round(chunk.dropped_before * SAMPLE_RATE / ring.sample_rate)
                 resampler.reset()
-                log.warning("fell behind: %.2f s of audio dropped", chunk.dropped_before / ring.sample_rate)
+                seconds = chunk.dropped_before / ring.sample_rate
+                log.warning("fell behind: %.2f s of audio dropped", seconds)
+                reason = f"fell behind: decoding was slower than real time, {seconds:.1f} s of audio dropped"
+                self._deliver([CaptureGap(gap_start, index / SAMPLE_RATE, reason, self.clock.now(), fell_behind=True)])
             samples = resampler.process(chunk.samples)
             self.input_level_db = level_db(chunk.samples)
+            began = self.clock.now()
             core.insert_audio(index, samples)
             index += len(samples)
             self._deliver(core.process_iter())
+            # With the ring's size, this bounds the lag: unread audio never exceeds the ring.
+            self.longest_iteration = max(self.longest_iteration, self.clock.now() - began)
         self._deliver(core.finish())
 
     def _deliver(self, events: list) -> None:

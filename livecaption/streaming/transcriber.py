@@ -42,6 +42,8 @@ class Utterance:
     window_start: int  # absolute 16 kHz index decodes read from (pre-roll included; moves forward at a cut)
     agreement: LocalAgreement
     end: int | None = None  # set by the VAD's end of speech
+    audio: np.ndarray | None = None  # its own copy of the audio once the shared buffer moved on (after a drop)
+    audio_start: int = 0  # absolute index of audio[0]
     first_shown: bool = False
     committed: list[CommittedWord] = field(default_factory=list)
 
@@ -61,6 +63,7 @@ class StreamingTranscriber:
         self.last_decode_end = 0
         self.step = options.step_s
         self.compute_seconds = 0.0
+        self.longest_decode = 0.0  # clock seconds of the slowest decode (bounds the lag with the ring size)
         self.final_latencies: list[float] = []
         self.first_word_latencies: list[float] = []
         self.rejections: dict[str, int] = {}
@@ -78,6 +81,10 @@ class StreamingTranscriber:
         """Append 16 kHz samples that begin at absolute ``start_index`` (a jump marks lost audio)."""
         if start_index > self.processed_index:  # audio was dropped: close what was open, restart clean
             self._close_current(self.processed_index)
+            for utt in self.finished:  # still to be decoded: they keep the audio they need
+                if utt.audio is None:
+                    utt.audio = self._slice(utt.window_start, self.processed_index)
+                    utt.audio_start = utt.window_start
             self.audio = np.zeros(0, dtype=np.float32)
             self.audio_start = start_index
         self.audio = np.concatenate([self.audio, np.asarray(samples, dtype=np.float32)])
@@ -129,8 +136,15 @@ class StreamingTranscriber:
             self._close_current(end.index)
         return self.process_iter()
 
-    def _decode(self, start: int, end: int, final: bool = False) -> tuple[Transcription | None, list[TimedWord]]:
-        audio = self.audio[max(0, start - self.audio_start) : max(0, end - self.audio_start)]
+    def _slice(self, start: int, end: int, utt: Utterance | None = None) -> np.ndarray:
+        """Audio between two absolute indices, from the utterance's own copy if it has one."""
+        audio, first = (utt.audio, utt.audio_start) if utt is not None and utt.audio is not None else (
+            self.audio, self.audio_start)
+        return audio[max(0, start - first) : max(0, end - first)]
+
+    def _decode(self, utt: Utterance, start: int, end: int, final: bool = False
+                ) -> tuple[Transcription | None, list[TimedWord]]:
+        audio = self._slice(start, end, utt)
         # The prompt is what was committed *before* this window: given words the window re-reads,
         # Whisper takes them as already said and skips them in the audio.
         window_start_s = start / SAMPLE_RATE + PROMPT_TIME_SLACK
@@ -167,10 +181,11 @@ class StreamingTranscriber:
                 break
         spent = time.perf_counter() - began
         self.compute_seconds += spent
-        self.clock.charge(spent)
+        took = self.clock.charge(spent)
+        self.longest_decode = max(self.longest_decode, took)
         self.last_decode_end = end
         # The step adapts: never ask for decodes faster than they can be made.
-        self.step = min(self.options.max_step_s, max(self.options.step_s, spent))
+        self.step = min(self.options.max_step_s, max(self.options.step_s, took))
         if reason is not None:
             return None, []
         log.debug("hypothesis %.2f-%.2f s: %r", start / SAMPLE_RATE, end / SAMPLE_RATE, result.text)
@@ -202,7 +217,7 @@ class StreamingTranscriber:
         return CaptionUpdate(committed=committed, tentative=tentative, time=now, utterance_ended=ended)
 
     def _partial(self, utt: Utterance) -> CaptionUpdate:
-        _, words = self._decode(utt.window_start, self.processed_index)
+        _, words = self._decode(utt, utt.window_start, self.processed_index)
         newly = utt.agreement.insert(words, self.processed_index / SAMPLE_RATE) if words else []
         if not words:
             utt.agreement.discard_tentative()
@@ -230,7 +245,7 @@ class StreamingTranscriber:
         end = min(self.processed_index, (utt.end or self.processed_index) + tail)
         newly: list[TimedWord] = []
         if end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
-            _, words = self._decode(utt.window_start, end, final=True)
+            _, words = self._decode(utt, utt.window_start, end, final=True)
             newly = utt.agreement.commit_all(words)
         else:
             utt.agreement.discard_tentative()
