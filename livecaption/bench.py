@@ -51,10 +51,25 @@ def add_bench_parser(commands):
     bench.add_argument("--precisions", default="fp32,bf16,int8,fp16", help="with --offline: comma-separated list")
     bench.add_argument("--beam-size", type=int, default=None, help="default: 5 offline, 1 streaming")
     bench.add_argument("--language", default=None)
+    bench.add_argument("--encoder-padding", default=None, metavar="SECONDS|full", type=_padding,
+                       help="streaming: encoder window = the audio plus this padding (default: "
+                            "'full', Whisper's whole 30 s window)")
     bench.add_argument("--repeat", type=int, default=1, help="with --offline: timed runs per engine; the best is kept")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     bench.set_defaults(func=_dispatch)
     return bench
+
+
+def _padding(text: str) -> float | str:
+    if text == "full":
+        return "full"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is neither a number of seconds nor 'full'") from None
+    if not 0 <= value <= 30:
+        raise argparse.ArgumentTypeError("padding must be between 0 and 30 s")
+    return value
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ class StreamReport:
     model: str
     device: str
     precision: str
+    encoder_window: str
     words: int
     text: str
     offline_text: str
@@ -79,6 +80,8 @@ def run_stream_bench(args: argparse.Namespace) -> int:
     reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
     recognizer = WhisperRecognizer(args.model, args.device, args.precision)
     options = StreamingOptions(language=args.language, beam_size=args.beam_size or 1)
+    if args.encoder_padding is not None:
+        options = replace(options, encoder_padding_s=None if args.encoder_padding == "full" else args.encoder_padding)
     recognizer.transcribe(audio[: SAMPLE_RATE * 3], TranscribeOptions(beam_size=1))  # warm-up
     offline = recognizer.transcribe(audio, TranscribeOptions(language=args.language)).text
     mode = "fast" if args.fast else "realtime"
@@ -94,7 +97,9 @@ def run_stream_bench(args: argparse.Namespace) -> int:
     text = pipeline.transcript_text
     report = StreamReport(
         file=args.file, audio_seconds=len(audio) / SAMPLE_RATE, mode=mode, model=args.model,
-        device=recognizer.choice.device, precision=recognizer.choice.precision, words=len(words), text=text,
+        device=recognizer.choice.device, precision=recognizer.choice.precision,
+        encoder_window="full 30 s" if options.encoder_padding_s is None else f"audio + {options.encoder_padding_s:g} s",
+        words=len(words), text=text,
         offline_text=offline,
         wer_vs_reference=wer(reference, text) if reference else None,
         offline_wer_vs_reference=wer(reference, offline) if reference else None,
@@ -131,6 +136,7 @@ def print_report(r: StreamReport) -> None:
     rows = [
         ("audio", f"{r.audio_seconds:.1f} s, {r.mode}"),
         ("model / device", f"{r.model} / {r.device} {r.precision}"),
+        ("encoder window", r.encoder_window),
         ("WER stream vs reference", _pct(r.wer_vs_reference)),
         ("WER offline vs reference", _pct(r.offline_wer_vs_reference)),
         ("WER stream vs offline", _pct(r.wer_vs_offline)),

@@ -30,6 +30,7 @@ class WindowDecodeRequest:
     max_initial_timestamp_index: int | None
     suppress_blank: bool
     max_new_tokens: int = MAX_SAMPLE_TOKENS
+    last_timestamp_index: int | None = None  # a short encoder window ends here: no timestamp past it
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class LogitRules:
                 # Timestamps never decrease; after a closing one they must strictly increase.
                 floor = stamps[-1] if (last_ts and not penultimate_ts) else stamps[-1] + 1
                 logits[row, ts:floor] = -float("inf")
+        if self.request.last_timestamp_index is not None:
+            logits[:, ts + self.request.last_timestamp_index + 1 :] = -float("inf")
         if at_start:
             logits[:, :ts] = -float("inf")
             if self.request.max_initial_timestamp_index is not None:

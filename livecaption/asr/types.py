@@ -77,6 +77,10 @@ class TranscribeOptions:
     max_initial_timestamp: float = 1.0
     suppress_blank: bool = True
     max_new_tokens: int | None = None  # per 30 s window; None = Whisper's 224
+    # Encoder window in seconds for audio shorter than 30 s: None = Whisper's full 30 s. A short
+    # window (the audio plus this much padding) is several times cheaper; streaming partial decodes
+    # use it, see docs/benchmarks.md for what it costs in accuracy.
+    encoder_padding_s: float | None = None
 
 
     def __post_init__(self) -> None:
@@ -90,6 +94,8 @@ class TranscribeOptions:
             raise UserError(f"patience must be positive, not {self.patience}")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
             raise UserError("max_new_tokens must be at least 1")
+        if self.encoder_padding_s is not None and not 0 <= self.encoder_padding_s <= 30:
+            raise UserError("encoder padding must be between 0 and 30 s")
 
 
 class Recognizer(Protocol):

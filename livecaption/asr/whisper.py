@@ -115,7 +115,7 @@ class WhisperRecognizer:
             if _is_digital_silence(audio[seek * HOP_LENGTH : (seek + size) * HOP_LENGTH]):
                 seek += size  # Whisper invents "you" in pure silence; never decode it
                 continue
-            window = torch.nn.functional.pad(mel[:, seek : seek + size], (0, N_FRAMES - size))
+            window = torch.nn.functional.pad(mel[:, seek : seek + size], (0, self._window_frames(size, options) - size))
             states = self.runtime.encode(window)
             if language is None:
                 language, _ = self.decoder.detect_language(states)
@@ -151,6 +151,14 @@ class WhisperRecognizer:
 
     # -- steps --------------------------------------------------------------------------
 
+    @staticmethod
+    def _window_frames(size: int, options: TranscribeOptions) -> int:
+        """Mel frames the encoder sees for ``size`` frames of audio: 3000, or the audio plus padding."""
+        if options.encoder_padding_s is None:
+            return N_FRAMES
+        frames = size + round(options.encoder_padding_s * FRAMES_PER_SECOND)
+        return min(N_FRAMES, frames + frames % INPUT_STRIDE)
+
     def _sot_sequence(self, language: str, options: TranscribeOptions) -> tuple[int, ...]:
         tok = self.runtime.tokens
         sequence = [tok.sot]
@@ -176,6 +184,7 @@ class WhisperRecognizer:
                 max_initial_timestamp_index=max_initial,
                 suppress_blank=options.suppress_blank,
                 max_new_tokens=options.max_new_tokens or MAX_SAMPLE_TOKENS,
+                last_timestamp_index=states.shape[1] if states.shape[1] < N_FRAMES // INPUT_STRIDE else None,
             )
             result = self.decoder.decode(states, request)
             if not self._needs_fallback(result, options):

@@ -220,12 +220,27 @@ class WhisperRuntime:
         return torch_dtype(self.choice.precision)
 
     def encode(self, mel_window):
-        """Encoder states (1, 1500, d) for one (n_mels, 3000) window."""
+        """Encoder states (1, frames / 2, d) for one (n_mels, frames) window, frames <= 3000.
+
+        Whisper was trained on 3000-frame windows only; a shorter one (the encoder's positional
+        embeddings cut to match, as whisper.cpp's ``audio_ctx`` does) costs proportionally less,
+        which is what makes frequent streaming re-decodes of a few seconds affordable. Same layers,
+        same weights, no attention mask: with 3000 frames this is exactly transformers' encoder.
+        """
         import torch
 
+        encoder = self.model.model.encoder
+        frames = mel_window.shape[-1]
+        if frames > N_FRAMES or frames % INPUT_STRIDE:
+            raise ValueError(f"encoder window must be an even number of frames up to {N_FRAMES}, not {frames}")
         with torch.no_grad():
             mel = mel_window.unsqueeze(0).to(self.device, self.dtype)
-            return self.model.model.encoder(mel).last_hidden_state
+            hidden = torch.nn.functional.gelu(encoder.conv1(mel))
+            hidden = torch.nn.functional.gelu(encoder.conv2(hidden)).permute(0, 2, 1)
+            hidden = hidden + encoder.embed_positions.weight[: hidden.shape[1]]
+            for layer in encoder.layers:
+                hidden = layer(hidden, None)
+            return encoder.layer_norm(hidden)
 
     def new_cache(self):
         from transformers.cache_utils import DynamicCache, EncoderDecoderCache

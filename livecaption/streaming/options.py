@@ -49,6 +49,10 @@ class StreamingOptions:
     compression_ratio_threshold: float = 2.4
     min_word_probability: float = 0.0
     reconnect_s: float = 30.0  # after losing the input device, how long to try to get it (or the default) back
+    # Decodes encode the utterance plus this much padding instead of a full 30 s window (None: full
+    # window always); a final decode whose short-window hypothesis is rejected is redone on the full
+    # window. Measured in docs/benchmarks.md.
+    encoder_padding_s: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.step_s <= self.max_step_s:
@@ -59,3 +63,5 @@ class StreamingOptions:
             raise UserError("the ring buffer must hold at least one maximal utterance")
         if self.beam_size < 1:
             raise UserError("beam size must be at least 1")
+        if self.encoder_padding_s is not None and not 0 <= self.encoder_padding_s <= 30:
+            raise UserError("encoder padding must be between 0 and 30 s")

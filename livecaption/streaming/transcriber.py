@@ -44,6 +44,10 @@ class Utterance:
     end: int | None = None  # set by the VAD's end of speech
     audio: np.ndarray | None = None  # its own copy of the audio once the shared buffer moved on (after a drop)
     audio_start: int = 0  # absolute index of audio[0]
+    # The latest accepted partial hypothesis and the absolute index its audio ended at: when it
+    # already covers the utterance's end, it is the final decode's answer and the decode is skipped.
+    last_words: list[TimedWord] | None = None
+    last_words_end: int = 0
     first_shown: bool = False
     committed: list[CommittedWord] = field(default_factory=list)
 
@@ -69,6 +73,7 @@ class StreamingTranscriber:
         self.rejections: dict[str, int] = {}
         self.decodes = 0
         self.cuts = 0  # long utterances cut at a committed word boundary
+        self.reused_finals = 0  # utterances whose last partial hypothesis was their final one
         self._activity: list[SpeechActivity] = []
 
     # -- input ----------------------------------------------------------------------------
@@ -150,11 +155,12 @@ class StreamingTranscriber:
         window_start_s = start / SAMPLE_RATE + PROMPT_TIME_SLACK
         before = [w for w in self.log.words[-MAX_PROMPT_WORDS:] if w.end <= window_start_s]
         prompt = "".join(w.text for w in before)[-self.options.prompt_chars :] or None
-        # A partial decode is greedy and cheap: a bad one is simply replaced by the next. The final
-        # decode of an utterance is its last chance: a loop is retried greedily without the prompt
-        # (which often induced it), then hotter. Token budgets follow the audio length so a loop
-        # cannot run to 224 tokens.
-        greedy = TranscribeOptions(
+        # A partial decode is greedy and cheap (a short encoder window): a bad one is simply replaced
+        # by the next. The final decode of an utterance is its last chance: if the short window's
+        # hypothesis is rejected it is redone on Whisper's full window, and a loop is retried
+        # greedily without the prompt (which often induced it), then hotter. Token budgets follow
+        # the audio length so a loop cannot run to 224 tokens.
+        short = TranscribeOptions(
             language=self.options.language,
             beam_size=self.options.beam_size,
             temperatures=(0.0,),
@@ -164,9 +170,13 @@ class StreamingTranscriber:
             log_prob_threshold=None,
             no_speech_threshold=None,
             max_new_tokens=int(BASE_TOKENS + TOKENS_PER_AUDIO_SECOND * len(audio) / SAMPLE_RATE),
+            encoder_padding_s=self.options.encoder_padding_s,
         )
-        attempts = [greedy]
+        attempts = [short]
         if final:
+            greedy = dataclasses.replace(short, encoder_padding_s=None)
+            if short.encoder_padding_s is not None:
+                attempts.append(greedy)
             if prompt:
                 attempts.append(dataclasses.replace(greedy, prompt=None))
             attempts.append(dataclasses.replace(
@@ -177,7 +187,7 @@ class StreamingTranscriber:
         began = time.perf_counter()
         for options in attempts:
             result, reason = self._run_model(audio, options)
-            if reason is None or not reason.startswith("loop"):
+            if reason is None or not (reason.startswith("loop") or options.encoder_padding_s is not None):
                 break
         spent = time.perf_counter() - began
         self.compute_seconds += spent
@@ -218,6 +228,7 @@ class StreamingTranscriber:
 
     def _partial(self, utt: Utterance) -> CaptionUpdate:
         _, words = self._decode(utt, utt.window_start, self.processed_index)
+        utt.last_words, utt.last_words_end = (words, self.processed_index) if words else (None, 0)
         newly = utt.agreement.insert(words, self.processed_index / SAMPLE_RATE) if words else []
         if not words:
             utt.agreement.discard_tentative()
@@ -236,6 +247,7 @@ class StreamingTranscriber:
             forced = utt.agreement.commit_all(words, audio_end=self.processed_index / SAMPLE_RATE)
             boundary = int(self.log.last_end * SAMPLE_RATE) if forced else self.processed_index
         utt.window_start = max(utt.window_start, min(boundary, self.processed_index))
+        utt.last_words = None  # it read the old window
         utt.agreement.start_window()
         self.cuts += 1
         return forced
@@ -244,7 +256,12 @@ class StreamingTranscriber:
         tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
         end = min(self.processed_index, (utt.end or self.processed_index) + tail)
         newly: list[TimedWord] = []
-        if end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
+        if utt.last_words is not None and utt.last_words_end >= end:
+            # The last partial decode already read all of this utterance (and the silence after it)
+            # and was accepted: decoding the same audio again would give the same greedy answer.
+            newly = utt.agreement.commit_all(utt.last_words)
+            self.reused_finals += 1
+        elif end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
             _, words = self._decode(utt, utt.window_start, end, final=True)
             newly = utt.agreement.commit_all(words)
         else:
