@@ -55,6 +55,11 @@ def add_bench_parser(commands):
                        help="streaming: encoder window = the audio plus this padding (default: "
                             "'full', Whisper's whole 30 s window)")
     bench.add_argument("--repeat", type=int, default=1, help="with --offline: timed runs per engine; the best is kept")
+    bench.add_argument("--soak", type=float, default=None, metavar="MINUTES",
+                       help="replay FILE as turns of a meeting this long on the simulated clock: memory, lag, "
+                            "every turn committed")
+    bench.add_argument("--pause", type=float, default=120.0, metavar="SECONDS",
+                       help="with --soak: room tone between turns (default 120)")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     bench.set_defaults(func=_dispatch)
     return bench
@@ -73,6 +78,12 @@ def _padding(text: str) -> float | str:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.soak is not None:
+        if args.soak <= 0 or args.pause < 0:
+            raise UserError("--soak needs a positive number of minutes and --pause a non-negative one")
+        from livecaption.soak import run_soak_bench
+
+        return run_soak_bench(args)
     if args.offline:
         if args.beam_size is None:
             args.beam_size = 5

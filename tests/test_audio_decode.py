@@ -83,3 +83,27 @@ def test_truncated_flac_keeps_what_decodes(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     audio = decode_audio(path)
     assert 3.0 < len(audio) / SAMPLE_RATE < 8.0
+
+
+def _sparse_wav(path, hours: float, rate: int = 8000) -> None:
+    """A genuine 8-bit mono WAV of ``hours`` length, stored sparse so it costs no disk or time."""
+    import struct
+
+    frames = int(hours * 3600 * rate)
+    with open(path, "wb") as handle:
+        handle.write(b"RIFF" + struct.pack("<I", 36 + frames) + b"WAVEfmt "
+                     + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate, 1, 8) + b"data" + struct.pack("<I", frames))
+        handle.truncate(44 + frames)
+
+
+def test_a_recording_too_long_for_memory_is_refused_before_decoding(tmp_path):
+    from conftest import run_cli
+
+    huge = tmp_path / "140-hours.wav"
+    _sparse_wav(huge, hours=140)  # ~245 GB to transcribe: more than any test machine has
+    with pytest.raises(AudioError, match=r"140.0 h of audio needs about \d+ GB of memory.*split it"):
+        decode_audio(huge)
+    out = tmp_path / "out.txt"
+    proc = run_cli("transcribe", str(huge), "-o", str(out), timeout=120)
+    assert proc.returncode == 2 and "split it into shorter parts" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()

@@ -1,0 +1,129 @@
+"""The soak: a long meeting replayed on the simulated clock through the full pipeline.
+
+A recording is played again and again with pauses of quiet room tone between the turns, like a
+meeting where people take turns, for as many minutes as asked. The simulated clock makes an hour
+cost only the compute it needs. What it proves: resident memory stays flat once warm, lag stays
+bounded, and every turn is committed (each one's WER against the reference is reported).
+
+    livecaption bench FILE --soak MINUTES [--pause SECONDS] [--ref REF] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from livecaption.audio.decode import SAMPLE_RATE, decode_audio
+from livecaption.metrics import wer
+from livecaption.streaming.events import StreamStats
+from livecaption.streaming.options import StreamingOptions
+
+ROOM_TONE_RMS = 0.001  # -60 dBFS: a quiet room, below what the VAD takes for speech
+WARM_MINUTES = 5  # memory growth is measured from here (model, caches and allocator are warm by then)
+
+
+@dataclass(frozen=True)
+class MeetingAudio:
+    audio: np.ndarray
+    turns: list[tuple[float, float]]  # (start, end) seconds of each replay of the recording
+
+
+def meeting_audio(speech: np.ndarray, minutes: float, pause_s: float, seed: int = 0) -> MeetingAudio:
+    """``speech`` repeated with ``pause_s`` of room tone before each turn, cut to whole turns."""
+    rng = np.random.default_rng(seed)
+    total = int(minutes * 60 * SAMPLE_RATE)
+    pause = int(pause_s * SAMPLE_RATE)
+    turn_len = pause + len(speech)
+    count = max(1, total // turn_len)
+    audio = (rng.standard_normal(count * turn_len) * ROOM_TONE_RMS).astype(np.float32)
+    turns = []
+    for i in range(count):
+        start = i * turn_len + pause
+        audio[start : start + len(speech)] += speech
+        turns.append((start / SAMPLE_RATE, (start + len(speech)) / SAMPLE_RATE))
+    return MeetingAudio(audio, turns)
+
+
+@dataclass
+class SoakReport:
+    audio_minutes: float
+    turns: int
+    turns_committed: int  # turns with at least one committed word
+    turn_wer_max: float | None
+    turn_wer_mean: float | None
+    rss_mb_by_minute: list[float] = field(default_factory=list)  # peak RSS within each simulated minute
+    rss_growth_mb: float = 0.0  # from the start of minute `warm_minute` to the end
+    warm_minute: int = WARM_MINUTES
+    lag_max: float = 0.0
+    dropped_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    words: int = 0
+
+
+def run_soak(recognizer, speech: np.ndarray, minutes: float, pause_s: float, reference: str | None,
+             options: StreamingOptions = StreamingOptions(), warm_minute: int = WARM_MINUTES) -> SoakReport:
+    from livecaption.bench_stream import stream_file
+
+    meeting = meeting_audio(speech, minutes, pause_s)
+    rss_by_minute: dict[int, int] = {}
+
+    def on_event(event) -> None:  # only stats are kept: the soak itself must not grow
+        if isinstance(event, StreamStats):
+            minute = int(event.time // 60)
+            rss_by_minute[minute] = max(rss_by_minute.get(minute, 0), event.rss_bytes)
+
+    pipeline = stream_file(recognizer, meeting.audio, fast=True, options=options, on_event=on_event)
+    per_turn = [[w for w in pipeline.committed if start - 0.5 <= w.start < end + 0.5] for start, end in meeting.turns]
+    wers = [wer(reference, "".join(w.text for w in words)) for words in per_turn] if reference else []
+    minutes_seen = [rss_by_minute[m] / 2**20 for m in sorted(rss_by_minute)]
+    warm = [rss for m, rss in sorted(rss_by_minute.items()) if m >= warm_minute]
+    return SoakReport(
+        audio_minutes=len(meeting.audio) / SAMPLE_RATE / 60,
+        turns=len(meeting.turns),
+        turns_committed=sum(1 for words in per_turn if words),
+        turn_wer_max=max(wers) if wers else None,
+        turn_wer_mean=float(np.mean(wers)) if wers else None,
+        rss_mb_by_minute=[round(v, 1) for v in minutes_seen],
+        rss_growth_mb=(max(warm) - warm[0]) / 2**20 if warm else 0.0,
+        warm_minute=warm_minute,
+        lag_max=pipeline.lag_max,
+        dropped_seconds=pipeline.ring.dropped_seconds,
+        compute_seconds=pipeline.core.compute_seconds,
+        words=len(pipeline.committed),
+    )
+
+
+def run_soak_bench(args: argparse.Namespace) -> int:
+    from livecaption.asr.whisper import WhisperRecognizer
+
+    speech = decode_audio(args.file)
+    reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
+    recognizer = WhisperRecognizer(args.model, args.device, args.precision)
+    print(f"soak: {args.soak:g} min of {args.file} turns with {args.pause:g} s pauses, {args.model} on "
+          f"{recognizer.describe_device()}, simulated clock", file=sys.stderr)
+    report = run_soak(recognizer, speech, args.soak, args.pause, reference,
+                      warm_minute=min(WARM_MINUTES, max(1, int(args.soak) // 2)))
+    if args.json:
+        print(json.dumps(asdict(report), indent=2))
+        return 0
+    wer_text = "-" if report.turn_wer_max is None else f"{100 * report.turn_wer_mean:.1f}% / {100 * report.turn_wer_max:.1f}%"
+    rows = [
+        ("audio", f"{report.audio_minutes:.1f} min, {report.turns} turns"),
+        ("turns with committed words", f"{report.turns_committed} of {report.turns}"),
+        ("WER per turn mean / max", wer_text),
+        ("committed words", str(report.words)),
+        (f"RSS growth from minute {report.warm_minute}", f"{report.rss_growth_mb:.1f} MB"),
+        ("RSS per minute (MB)", " ".join(f"{v:.0f}" for v in report.rss_mb_by_minute)),
+        ("lag max", f"{report.lag_max:.2f} s"),
+        ("dropped audio", f"{report.dropped_seconds:.2f} s"),
+        ("compute", f"{report.compute_seconds / 60:.1f} min"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    return 0
