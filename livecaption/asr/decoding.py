@@ -8,6 +8,7 @@ when the timestamp tokens together outweigh every text token.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ class WindowDecodeResult:
     no_speech_prob: float
     temperature: float
     compression_ratio: float
+    non_finite: bool = False  # a NaN/inf logit: the precision (not the audio) failed
 
 
 def compression_ratio(text: str) -> float:
@@ -145,6 +147,8 @@ class WindowDecoder:
             no_speech_prob=no_speech_prob,
             temperature=request.temperature,
             compression_ratio=compression_ratio(text),
+            # Free to compute: a NaN/inf anywhere in the logits reaches these two sums.
+            non_finite=not (math.isfinite(sum_logprob) and math.isfinite(no_speech_prob)),
         )
 
     def _no_speech_prob(self, sot_logits: torch.Tensor) -> float:

@@ -28,6 +28,8 @@ from livecaption.asr.whisper_runtime import (
     SAMPLE_RATE,
     WhisperRuntime,
 )
+from livecaption.asr.precision_monitor import PrecisionMonitor, check_clip_path, start_check_reason
+from livecaption.audio.decode import decode_audio
 from livecaption.errors import UserError
 
 log = logging.getLogger("livecaption")
@@ -35,6 +37,10 @@ log = logging.getLogger("livecaption")
 SECONDS_PER_TIMESTAMP = 0.02
 MAX_PROMPT_TOKENS = 223  # half the text context, less <|startofprev|>
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
+
+
+class PrecisionFailure(Exception):
+    """The reduced precision misbehaved (the message says how); the recognizer falls back to fp32."""
 
 
 @dataclasses.dataclass
@@ -53,12 +59,16 @@ class WhisperRecognizer:
         device: str = "auto",
         precision: str = "auto",
         progress: ProgressCallback | None = None,
+        verify_precision: bool = True,
     ):
         choice = resolve_device(device, precision)
         self.runtime = WhisperRuntime(resolve_model(model, progress), choice)
         self.model_name = model
         self.decoder = WindowDecoder(self.runtime)
         self.aligner = WordAligner(self.runtime)
+        self.monitor = PrecisionMonitor()
+        if verify_precision:
+            self.verify_precision()
 
     @property
     def choice(self) -> DeviceChoice:
@@ -89,15 +99,46 @@ class WhisperRecognizer:
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: Callable[[float, float], None] | None = None,
     ) -> Transcription:
-        try:
-            return self._transcribe(audio, options, on_progress)
-        except torch.cuda.OutOfMemoryError:
-            if not self.choice.is_cuda:
-                raise
-            # The GPU is full (another app, a longer utterance): finish this audio on the CPU and
-            # stay there, rather than fail or drop it. The choice now reports the fallback.
-            self.runtime.move_to_cpu("CUDA out of memory during decoding")
-            return self._transcribe(audio, options, on_progress)
+        for _ in range(2):  # each fallback happens at most once: to the CPU, to fp32
+            try:
+                return self._transcribe(audio, options, on_progress)
+            except torch.cuda.OutOfMemoryError:
+                if not self.choice.is_cuda:
+                    raise
+                # The GPU is full (another app, a longer utterance): finish this audio on the CPU and
+                # stay there, rather than fail or drop it. The choice now reports the fallback.
+                self.runtime.move_to_cpu("CUDA out of memory during decoding")
+            except PrecisionFailure as failure:
+                # The reduced precision produced NaN/inf or kept looping: redo this audio in fp32
+                # and stay there. The choice now reports why.
+                self.runtime.switch_to_fp32(str(failure))
+                self.monitor.reset()
+        return self._transcribe(audio, options, on_progress)
+
+    def verify_precision(self) -> str | None:
+        """The start check of a reduced precision against fp32 on a real clip; falls back to fp32
+        (and returns why) when it fails. See ``precision_monitor``."""
+        if self.choice.precision == "fp32":
+            return None
+        clip = decode_audio(check_clip_path())
+        sot = self._sot_sequence("en", TranscribeOptions(language="en"))
+        reduced = self._check_decode(self.runtime, clip, sot)
+        reference = self._check_decode(WhisperRuntime(self.runtime.resolved, dataclasses.replace(
+            self.choice, precision="fp32", fallback=None)), clip, sot)
+        reason = start_check_reason(reduced.text, reduced.non_finite, reference.text)
+        if reason is not None:
+            self.runtime.switch_to_fp32(reason)
+        release_memory()  # the fp32 copy used for the comparison
+        return reason
+
+    @staticmethod
+    def _check_decode(runtime: WhisperRuntime, audio: np.ndarray, sot: tuple[int, ...]) -> WindowDecodeResult:
+        mel = runtime.log_mel(audio)[:, :N_FRAMES]
+        request = WindowDecodeRequest(
+            prompt_tokens=(), sot_sequence=sot, temperature=0.0, beam_size=1, patience=1.0, length_penalty=1.0,
+            with_timestamps=True, max_initial_timestamp_index=50, suppress_blank=True, max_new_tokens=64,
+        )
+        return WindowDecoder(runtime).decode(runtime.encode(mel), request)
 
     def _transcribe(self, audio, options, on_progress) -> Transcription:
         self.check_options(options)
@@ -187,6 +228,10 @@ class WhisperRecognizer:
                 last_timestamp_index=states.shape[1] if states.shape[1] < N_FRAMES // INPUT_STRIDE else None,
             )
             result = self.decoder.decode(states, request)
+            if self.choice.precision != "fp32":
+                reason = self.monitor.verdict(result)
+                if reason is not None:
+                    raise PrecisionFailure(reason)
             if not self._needs_fallback(result, options):
                 return result
             attempts.append(result)

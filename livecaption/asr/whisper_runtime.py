@@ -183,6 +183,19 @@ class WhisperRuntime:
             "total": int(torch.cuda.get_device_properties(index).total_memory),
         }
 
+    def switch_to_fp32(self, reason: str) -> None:
+        """Reload the weights in fp32 on the same device (a reduced precision proved unreliable)."""
+        import dataclasses
+
+        import torch
+
+        self.model = None  # free the reduced copy before loading the full one
+        if self.choice.is_cuda and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        self.choice = dataclasses.replace(self.choice, precision="fp32", fallback=reason)
+        log.warning("%s; continuing in fp32", reason)
+        self.model = self._load(self.choice)
+
     def move_to_cpu(self, reason: str) -> None:
         """Leave the GPU for good (it ran out of memory mid-stream): same weights, on the CPU in fp32."""
         import torch
