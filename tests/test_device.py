@@ -92,3 +92,28 @@ def test_cuda_transcribes_jfk(precision):
     result = recognizer.transcribe(decode_audio(clip_path("jfk.flac")))
     assert result.device == "cuda:0"
     assert wer(CLIPS["jfk.flac"]["reference"], result.text) <= 0.05
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
+def test_cuda_streaming_reports_per_decode_memory_and_fp16_uses_less_than_fp32():
+    from livecaption.asr.whisper import WhisperRecognizer, release_memory
+    from livecaption.audio.decode import decode_audio
+    from livecaption.bench_stream import stream_file
+    from livecaption.streaming.events import StreamStats
+    from livecaption.streaming.options import StreamingOptions
+
+    audio = decode_audio(clip_path("jfk.flac"))
+    peaks = {}
+    for precision in ("fp32", "fp16"):
+        stats = []
+        recognizer = WhisperRecognizer("tiny.en", "cuda", precision)
+        stream_file(recognizer, audio, fast=True, options=StreamingOptions(),
+                    on_event=lambda e: stats.append(e) if isinstance(e, StreamStats) else None)
+        last = stats[-1]
+        assert None not in (last.gpu_allocated, last.gpu_reserved, last.gpu_decode_peak, last.gpu_peak)
+        assert last.gpu_decode_peak <= last.gpu_peak <= last.gpu_total and last.gpu_allocated <= last.gpu_reserved
+        peaks[precision] = last.gpu_peak
+        del recognizer
+        release_memory()
+    assert peaks["fp16"] < peaks["fp32"]

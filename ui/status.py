@@ -40,7 +40,8 @@ class StatusPanel:
         self.lag.setText(f"lag {stats.lag:.1f} s")
         self.rtf.setText(f"RTF {stats.rtf:.2f}")
         if stats.gpu_total is not None:
-            self.memory.setText(f"VRAM {_mb(stats.gpu_allocated)} / peak {_mb(stats.gpu_peak)} / {_mb(stats.gpu_total)}")
+            self.memory.setText(f"VRAM {_mb(stats.gpu_allocated)} / decode peak {_mb(stats.gpu_decode_peak)} / "
+                                f"reserved {_mb(stats.gpu_reserved)} / {_mb(stats.gpu_total)}")
         else:
             self.memory.setText(f"RAM {_mb(stats.rss_bytes)}")
         self.level.setValue(int(max(0.0, min(60.0, stats.input_level_db + 60))))

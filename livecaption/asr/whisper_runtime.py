@@ -159,6 +159,9 @@ class WhisperRuntime:
 
         model = self._load_weights(choice)
         if choice.is_cuda:
+            if torch.cuda.is_available():  # this model's peaks start here, not at an earlier model's
+                torch.cuda.reset_peak_memory_stats(torch.device(choice.device))
+                self._session_peak = 0
             try:
                 return model.to(choice.device)
             except torch.cuda.OutOfMemoryError:
@@ -168,18 +171,36 @@ class WhisperRuntime:
                 return self._load_weights(self.choice)
         return model
 
-    def memory_stats(self) -> dict[str, int]:
-        """CUDA memory of this model's device (allocated, reserved, peak, total); empty on the CPU."""
+    def _cuda_index(self) -> int | None:
         import torch
 
         if not self.choice.is_cuda or not torch.cuda.is_available():
-            return {}
+            return None
+        return torch.device(self.choice.device).index or 0
 
-        index = torch.device(self.choice.device).index or 0
+    def begin_decode(self) -> None:
+        """Start a new per-decode peak (CUDA); the session's peak is kept aside."""
+        import torch
+
+        index = self._cuda_index()
+        if index is not None:
+            self._session_peak = max(getattr(self, "_session_peak", 0), int(torch.cuda.max_memory_allocated(index)))
+            torch.cuda.reset_peak_memory_stats(index)
+
+    def memory_stats(self) -> dict[str, int]:
+        """CUDA memory of this model's device: allocated, reserved (held by torch's caching
+        allocator), peak of the last decode, peak of the session, total; empty on the CPU."""
+        import torch
+
+        index = self._cuda_index()
+        if index is None:
+            return {}
+        decode_peak = int(torch.cuda.max_memory_allocated(index))
         return {
             "allocated": int(torch.cuda.memory_allocated(index)),
             "reserved": int(torch.cuda.memory_reserved(index)),
-            "peak": int(torch.cuda.max_memory_allocated(index)),
+            "decode_peak": decode_peak,
+            "peak": max(getattr(self, "_session_peak", 0), decode_peak),
             "total": int(torch.cuda.get_device_properties(index).total_memory),
         }
 

@@ -44,7 +44,9 @@ class StreamStats:
     rss_bytes: int
     input_level_db: float = -120.0  # loudness of the latest captured audio (dBFS)
     gpu_allocated: int | None = None
-    gpu_peak: int | None = None
+    gpu_peak: int | None = None  # the session's peak
+    gpu_decode_peak: int | None = None  # the peak of the latest decode alone
+    gpu_reserved: int | None = None  # held by torch's caching allocator (what other apps cannot use)
     gpu_total: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 

@@ -190,6 +190,8 @@ class StreamingPipeline:
             input_level_db=self.input_level_db,
             gpu_allocated=memory.get("allocated"),
             gpu_peak=memory.get("peak"),
+            gpu_decode_peak=memory.get("decode_peak"),
+            gpu_reserved=memory.get("reserved"),
             gpu_total=memory.get("total"),
         )
 

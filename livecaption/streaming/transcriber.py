@@ -184,6 +184,9 @@ class StreamingTranscriber:
                 compression_ratio_threshold=self.options.compression_ratio_threshold,
                 log_prob_threshold=self.options.log_prob_threshold,
             ))
+        runtime = getattr(self.recognizer, "runtime", None)
+        if runtime is not None:
+            runtime.begin_decode()
         began = time.perf_counter()
         for options in attempts:
             result, reason = self._run_model(audio, options)
