@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--task", default="transcribe", choices=("transcribe", "translate"))
     tr.add_argument("--prompt", default=None, help="text that primes vocabulary and style")
     tr.add_argument("--beam-size", type=int, default=5, help="beam width; 1 = greedy (default: 5)")
+    tr.add_argument("--batched", action="store_true",
+                    help="decode speech windows cut at pauses in batches (faster on long files, greedy batches)")
+    tr.add_argument("--batch-size", type=int, default=None, metavar="N",
+                    help="with --batched: windows per batch (default: from free memory)")
     tr.add_argument("--format", choices=("txt", "srt", "vtt", "json"), default=None,
                     help="output format (default: from -o's extension, else txt)")
     tr.add_argument("-o", "--output", default=None,

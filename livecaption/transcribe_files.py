@@ -55,7 +55,10 @@ def run_transcribe(args: argparse.Namespace) -> int:
 
     fmt = _format_for(args)
     language = None if args.language in (None, "", "auto") else args.language.lower()
-    options = TranscribeOptions(language=language, task=args.task, prompt=args.prompt, beam_size=args.beam_size)
+    if args.batch_size is not None and not args.batched:
+        raise UserError("--batch-size goes with --batched")
+    options = TranscribeOptions(language=language, task=args.task, prompt=args.prompt, beam_size=args.beam_size,
+                                batched=args.batched, batch_size=args.batch_size)
     jobs = plan_jobs(args.files, args.output, fmt, args.force)
     for job in jobs:  # a typo in a file name should not cost a model load
         check_audio_path(job.source)

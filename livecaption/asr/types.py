@@ -81,6 +81,10 @@ class TranscribeOptions:
     # window (the audio plus this much padding) is several times cheaper; streaming partial decodes
     # use it, see docs/benchmarks.md for what it costs in accuracy.
     encoder_padding_s: float | None = None
+    # Long files: decode speech windows cut at pauses in batches (livecaption.asr.batched) instead
+    # of one window after another; batch_size None = chosen from free memory.
+    batched: bool = False
+    batch_size: int | None = None
 
 
     def __post_init__(self) -> None:
@@ -94,6 +98,8 @@ class TranscribeOptions:
             raise UserError(f"patience must be positive, not {self.patience}")
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
             raise UserError("max_new_tokens must be at least 1")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise UserError("batch size must be at least 1")
         if self.encoder_padding_s is not None and not 0 <= self.encoder_padding_s <= 30:
             raise UserError("encoder padding must be between 0 and 30 s")
 

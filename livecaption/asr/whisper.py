@@ -145,6 +145,11 @@ class WhisperRecognizer:
         self.decoder.generator.manual_seed(0)
         duration = len(audio) / SAMPLE_RATE
         content_frames = len(audio) // HOP_LENGTH
+        if options.batched:
+            from livecaption.asr.batched import transcribe_batched
+
+            segments, language = transcribe_batched(self, audio, options, options.batch_size)
+            return self._result(segments, language, duration, options)
         # Less than one frame of audio (or none) holds nothing to transcribe, and is too short for the STFT.
         mel = self.runtime.log_mel(audio, pad_samples=HOP_LENGTH) if content_frames else None
         language = options.language or (None if self.runtime.tokens.languages else "en")
@@ -177,6 +182,9 @@ class WhisperRecognizer:
                 history = []
             if on_progress:
                 on_progress(min(seek / FRAMES_PER_SECOND, duration), duration)
+        return self._result(segments, language, duration, options)
+
+    def _result(self, segments, language, duration, options) -> Transcription:
         text = "".join(seg.text if seg.text.startswith(" ") else " " + seg.text for seg in segments).strip()
         return Transcription(
             text=text,

@@ -261,14 +261,18 @@ class WhisperRuntime:
         which is what makes frequent streaming re-decodes of a few seconds affordable. Same layers,
         same weights, no attention mask: with 3000 frames this is exactly transformers' encoder.
         """
+        return self.encode_batch(mel_window.unsqueeze(0))
+
+    def encode_batch(self, mel_windows):
+        """Encoder states (batch, frames / 2, d) for (batch, n_mels, frames) windows."""
         import torch
 
         encoder = self.model.model.encoder
-        frames = mel_window.shape[-1]
+        frames = mel_windows.shape[-1]
         if frames > N_FRAMES or frames % INPUT_STRIDE:
             raise ValueError(f"encoder window must be an even number of frames up to {N_FRAMES}, not {frames}")
         with torch.no_grad():
-            mel = mel_window.unsqueeze(0).to(self.device, self.dtype)
+            mel = mel_windows.to(self.device, self.dtype)
             hidden = torch.nn.functional.gelu(encoder.conv1(mel))
             hidden = torch.nn.functional.gelu(encoder.conv2(hidden)).permute(0, 2, 1)
             hidden = hidden + encoder.embed_positions.weight[: hidden.shape[1]]

@@ -1,0 +1,161 @@
+"""Batched file transcription: speech cut at pauses into windows of at most 30 s, decoded together.
+
+Sequential transcription decodes one window at a time, each starting where the previous one's
+last timestamp fell and primed with its text, so nothing can run in parallel. Here the VAD cuts
+the recording at pauses into independent windows of at most ``batch_window_s`` (the
+``batch_size_s`` idea of batched Whisper pipelines), the encoder runs on a batch of them at once
+and the greedy decoder steps every window of the batch together. How many windows go in one
+batch follows the free memory. A window whose hypothesis fails Whisper's checks (a loop, too
+unsure) is redone alone with the sequential path's temperature fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from livecaption.asr.decoding import MAX_SAMPLE_TOKENS, WindowDecodeRequest, WindowDecodeResult
+from livecaption.asr.types import Segment, TranscribeOptions
+from livecaption.asr.whisper_runtime import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
+from livecaption.audio.vad import SpeechEnd, SpeechStart, VadGate
+from livecaption.streaming.options import VadOptions
+from livecaption.sysinfo import available_memory_bytes
+
+log = logging.getLogger("livecaption")
+
+MAX_WINDOW_S = 30.0
+MAX_BATCH = 16
+# Memory one window of a batch needs while encoding and decoding, per encoder width unit (measured
+# on tiny.en, d_model 384: ~60 MB of activations, mostly the encoder's 1500x1500 attention).
+BYTES_PER_WINDOW_PER_DIM = 160 * 1024
+
+
+def speech_windows(audio: np.ndarray, max_window_s: float = MAX_WINDOW_S) -> list[tuple[int, int]]:
+    """(start, end) sample ranges covering the speech, cut at pauses, each at most ``max_window_s``."""
+    gate = VadGate(VadOptions(aggressiveness=2, hangover_ms=300))
+    regions, start = [], None
+    for event in gate.process(0, audio) + ([gate.flush()] if gate.in_speech else []):
+        if isinstance(event, SpeechStart):
+            start = event.index
+        elif isinstance(event, SpeechEnd) and start is not None:
+            regions.append((start, min(len(audio), event.index + SAMPLE_RATE // 5)))
+            start = None
+    limit = int(max_window_s * SAMPLE_RATE)
+    windows: list[tuple[int, int]] = []
+    for begin, end in regions:
+        while end - begin > limit:  # one breath longer than a window: cut it hard
+            windows.append((begin, begin + limit))
+            begin += limit
+        if windows and end - windows[-1][0] <= limit:
+            windows[-1] = (windows[-1][0], end)  # the pause and this region still fit the window
+        else:
+            windows.append((begin, end))
+    return windows
+
+
+def batch_size_for(runtime) -> int:
+    """Windows per batch from the memory free on the model's device."""
+    per_window = BYTES_PER_WINDOW_PER_DIM * int(runtime.config["d_model"])
+    if runtime.choice.is_cuda and torch.cuda.is_available():
+        free, _ = torch.cuda.mem_get_info(torch.device(runtime.choice.device))
+    else:
+        free = available_memory_bytes() or per_window
+    return max(1, min(MAX_BATCH, int(free * 0.5) // per_window))
+
+
+def greedy_batch(decoder, states: torch.Tensor, request: WindowDecodeRequest) -> list[WindowDecodeResult]:
+    """Greedy decoding of every window in ``states`` at once (same start tokens, no prompt)."""
+    from livecaption.asr.decoding import LogitRules, compression_ratio
+
+    runtime = decoder.runtime
+    eot = runtime.tokens.eot
+    batch = states.shape[0]
+    initial = list(request.sot_sequence)
+    rules = LogitRules(runtime, request, len(initial))
+    cache = runtime.new_cache()
+    tokens = torch.tensor([initial] * batch, dtype=torch.long)
+    logits = runtime.decoder_logits(tokens, states, cache)
+    no_speech = [decoder._no_speech_prob(logits[row, 0]) for row in range(batch)]
+    logits = logits[:, -1]
+    sampled: list[list[int]] = [[] for _ in range(batch)]
+    sums = [0.0] * batch
+    done = [False] * batch
+    for _ in range(min(request.max_new_tokens, MAX_SAMPLE_TOKENS)):
+        rules.apply(logits, tokens)
+        logprobs = torch.log_softmax(logits, dim=-1)
+        chosen = logits.argmax(dim=-1)
+        for row in range(batch):
+            token = int(chosen[row])
+            if done[row] or token == eot:
+                done[row] = True
+                chosen[row] = eot
+                continue
+            sampled[row].append(token)
+            sums[row] += float(logprobs[row, token])
+        if all(done):
+            break
+        step = chosen.unsqueeze(1)
+        tokens = torch.cat([tokens, step], dim=1)
+        logits = runtime.decoder_logits(step, states, cache)[:, -1]
+    results = []
+    for row in range(batch):
+        text = runtime.decode_text(sampled[row]).strip()
+        results.append(WindowDecodeResult(
+            tokens=tuple(sampled[row]), text=text, avg_logprob=sums[row] / (len(sampled[row]) + 1),
+            no_speech_prob=no_speech[row], temperature=0.0, compression_ratio=compression_ratio(text),
+            non_finite=not (np.isfinite(sums[row]) and np.isfinite(no_speech[row])),
+        ))
+    return results
+
+
+def monotonic(segments, floor, duration):
+    from livecaption.asr.whisper import _monotonic
+
+    return _monotonic(segments, floor, duration)
+
+
+def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions, batch_size: int | None = None
+                       ) -> tuple[list[Segment], str]:
+    """Segments of ``audio`` and its language, decoded as batches of speech windows."""
+    runtime = recognizer.runtime
+    queue = speech_windows(audio)
+    size = batch_size or batch_size_for(runtime)
+    language = options.language or ("en" if not runtime.tokens.languages else None)
+    found: list[Segment] = []
+    log.info("batched: %d windows, %d per batch", len(queue), size)
+    while queue:
+        group, queue = queue[:size], queue[size:]
+        sizes = [(end - begin) // HOP_LENGTH for begin, end in group]
+        mels = []
+        for begin, end in group:
+            mel = runtime.log_mel(audio[begin:end])[:, :N_FRAMES]
+            mels.append(torch.nn.functional.pad(mel, (0, N_FRAMES - mel.shape[1])))
+        states = runtime.encode_batch(torch.stack(mels))
+        if language is None:
+            language, _ = recognizer.decoder.detect_language(states[:1])
+        sot = recognizer._sot_sequence(language, options)
+        request = WindowDecodeRequest(
+            prompt_tokens=(), sot_sequence=sot, temperature=0.0, beam_size=1, patience=options.patience,
+            length_penalty=options.length_penalty, with_timestamps=not options.without_timestamps,
+            max_initial_timestamp_index=round(options.max_initial_timestamp / 0.02),
+            suppress_blank=options.suppress_blank, max_new_tokens=options.max_new_tokens or MAX_SAMPLE_TOKENS,
+        )
+        results = greedy_batch(recognizer.decoder, states, request) if options.beam_size == 1 else [None] * len(group)
+        for row, ((begin, end), frames) in enumerate(zip(group, sizes)):
+            window_states = states[row : row + 1]
+            result = results[row]
+            if result is None or recognizer._needs_fallback(result, options) or result.non_finite:
+                # Beam search, or a window that failed the checks: the sequential path, alone.
+                result = recognizer._decode_with_fallback(window_states, sot, [], options)
+            if recognizer._is_silence(result, options):
+                continue
+            pieces, advance = recognizer._split_segments(result.tokens, frames)
+            found.extend(recognizer._finish_segments(pieces, result, begin / SAMPLE_RATE, window_states, sot, frames,
+                                                     language, options))
+            rest = begin + advance * HOP_LENGTH
+            if end - rest >= SAMPLE_RATE // 2:  # an unfinished last segment: decoded again from its start
+                queue.append((rest, end))
+    found.sort(key=lambda seg: seg.start)
+    return monotonic(found, 0.0, len(audio) / SAMPLE_RATE), language or "en"
