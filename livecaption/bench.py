@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from livecaption.asr.models import DEFAULT_MODEL, EMBEDDED_MODELS
@@ -44,7 +44,9 @@ def add_bench_parser(commands):
     pace.add_argument("--fast", action="store_true", help="stream as fast as the worker allows, on a simulated clock")
     bench.add_argument("--events", default=None, metavar="EVENTS.jsonl", help="write one JSON line per committed word")
     bench.add_argument("--offline", action="store_true", help="time whole-file transcription per precision instead")
-    bench.add_argument("--compare", action="store_true", help="with --offline: also run faster-whisper int8 and fp32")
+    bench.add_argument("--compare", action="store_true",
+                       help="offline, also through faster-whisper (int8 and fp32; fp16 on CUDA): times as ratios to its int8")
+    bench.add_argument("--batched", action="store_true", help="offline: also time livecaption's batched transcription")
     bench.add_argument("--model", default=DEFAULT_MODEL, help="model (default: tiny.en)")
     bench.add_argument("--device", default="cpu", help="streaming device (default: cpu)")
     bench.add_argument("--precision", default="auto", help="streaming precision (default: auto)")
@@ -84,12 +86,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from livecaption.soak import run_soak_bench
 
         return run_soak_bench(args)
-    if args.offline:
+    if args.offline or args.compare:  # a comparison with faster-whisper is of whole-file transcription
         if args.beam_size is None:
             args.beam_size = 5
         return run_bench(args)
-    if args.compare:
-        raise UserError("--compare goes with --offline")
     from livecaption.bench_stream import run_stream_bench
 
     return run_stream_bench(args)
@@ -122,22 +122,24 @@ def _timed(run, repeat: int) -> tuple[float, str]:
     return best, text
 
 
-def bench_livecaption(model: str, precision: str, audio, options: TranscribeOptions, repeat: int) -> tuple[float, str]:
+def bench_livecaption(model: str, device: str, precision: str, audio, options: TranscribeOptions,
+                      repeat: int) -> tuple[float, str]:
     from livecaption.asr.whisper import WhisperRecognizer
 
-    recognizer = WhisperRecognizer(model, "cpu", precision)
+    recognizer = WhisperRecognizer(model, device, precision)
     recognizer.transcribe(audio[: SAMPLE_RATE * 5], options)  # warm-up: first decode is always slow
     return _timed(lambda: recognizer.transcribe(audio, options).text, repeat)
 
 
-def bench_faster_whisper(folder: Path, compute_type: str, audio, options: TranscribeOptions, repeat: int):
+def bench_faster_whisper(folder: Path, device: str, compute_type: str, audio, options: TranscribeOptions,
+                         repeat: int):
     try:
         from faster_whisper import WhisperModel
     except ImportError:
         raise UserError("--compare needs faster-whisper: pip install 'livecaption[bench]'") from None
     import torch
 
-    model = WhisperModel(str(folder), device="cpu", compute_type=compute_type, cpu_threads=torch.get_num_threads())
+    model = WhisperModel(str(folder), device=device, compute_type=compute_type, cpu_threads=torch.get_num_threads())
     kwargs = dict(
         language=options.language,
         beam_size=options.beam_size,
@@ -175,12 +177,21 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.compare:
         with tempfile.TemporaryDirectory() as scratch:
             folder = ct2_folder_for(args.model, Path(scratch))
-            for compute_type, label in (("int8", "int8"), ("float32", "fp32")):
-                add("faster-whisper", label, *bench_faster_whisper(folder, compute_type, audio, options, args.repeat))
+            kinds = [("cpu", "int8", "int8"), ("cpu", "float32", "fp32")]
+            if args.device.startswith("cuda"):
+                kinds.append(("cuda", "float16", "fp16"))
+            for device, compute_type, label in kinds:
+                add(f"faster-whisper {device}", label,
+                    *bench_faster_whisper(folder, device, compute_type, audio, options, args.repeat))
     for precision in precisions:
-        add("livecaption", precision, *bench_livecaption(args.model, precision, audio, options, args.repeat))
+        engine = f"livecaption {args.device}"
+        add(engine, precision, *bench_livecaption(args.model, args.device, precision, audio, options, args.repeat))
+        if args.batched:
+            batched = replace(options, batched=True)
+            add(f"{engine} batched", precision,
+                *bench_livecaption(args.model, args.device, precision, audio, batched, args.repeat))
 
-    baseline = next((r for r in rows if r.engine == "faster-whisper" and r.precision == "int8"), None)
+    baseline = next((r for r in rows if r.engine == "faster-whisper cpu" and r.precision == "int8"), None)
     for row in rows:
         row.ratio_to_baseline = row.seconds / baseline.seconds if baseline else None
     if args.json:

@@ -1,4 +1,4 @@
-"""``livecaption bench --offline --compare`` runs both engines on the same clip and reports ratios."""
+"""``livecaption bench``: --compare runs both engines on the same clip and reports ratios; streaming; soak."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from conftest import CLIPS, clip_path, run_cli
 def test_bench_compares_against_faster_whisper_int8(tmp_path):
     ref = tmp_path / "ref.txt"
     ref.write_text(CLIPS["jfk.flac"]["reference"])
-    proc = run_cli("bench", str(clip_path("jfk.flac")), "--offline", "--compare", "--ref", str(ref),
+    proc = run_cli("bench", str(clip_path("jfk.flac")), "--compare", "--batched", "--ref", str(ref),
                    "--precisions", "fp32,int8", "--beam-size", "1", "--json")
     assert proc.returncode == 0, proc.stderr
     rows = {(r["engine"], r["precision"]): r for r in json.loads(proc.stdout)}
-    assert set(rows) == {("faster-whisper", "int8"), ("faster-whisper", "fp32"), ("livecaption", "fp32"), ("livecaption", "int8")}
-    assert rows[("faster-whisper", "int8")]["ratio_to_baseline"] == 1.0
+    assert set(rows) == {("faster-whisper cpu", "int8"), ("faster-whisper cpu", "fp32"),
+                         ("livecaption cpu", "fp32"), ("livecaption cpu", "int8"),
+                         ("livecaption cpu batched", "fp32"), ("livecaption cpu batched", "int8")}
+    baseline = rows[("faster-whisper cpu", "int8")]
+    assert baseline["ratio_to_baseline"] == 1.0
+    for row in rows.values():
+        assert abs(row["ratio_to_baseline"] - row["seconds"] / baseline["seconds"]) < 1e-9
     for row in rows.values():
         assert row["seconds"] > 0 and row["rtf"] > 0
         assert row["wer"] <= 0.10, row["text"]
@@ -47,6 +52,6 @@ def test_streaming_bench_reports_latency_and_writes_recomputable_events(tmp_path
     assert abs(recomputed - report["emission_latency_p50"]) < 0.01
 
 
-def test_compare_needs_offline():
-    proc = run_cli("bench", str(clip_path("jfk.flac")), "--compare")
-    assert proc.returncode == 2 and "--compare goes with --offline" in proc.stderr
+def test_soak_needs_positive_minutes():
+    proc = run_cli("bench", str(clip_path("jfk.flac")), "--soak", "0")
+    assert proc.returncode == 2 and "--soak needs a positive number of minutes" in proc.stderr
