@@ -57,7 +57,9 @@ class SoakReport:
     turn_wer_max: float | None
     turn_wer_mean: float | None
     rss_mb_by_minute: list[float] = field(default_factory=list)  # peak RSS within each simulated minute
-    rss_growth_mb: float = 0.0  # from the start of minute `warm_minute` to the end
+    rss_growth_mb: float = 0.0  # highest turn-cycle peak after `warm_minute` minus the first such peak
+    rss_growth_by_minute_mb: float = 0.0  # the same on minute peaks (stricter: aliases with the turns)
+    rss_mb_by_turn: list[float] = field(default_factory=list)
     warm_minute: int = WARM_MINUTES
     lag_max: float = 0.0
     dropped_seconds: float = 0.0
@@ -70,18 +72,25 @@ def run_soak(recognizer, speech: np.ndarray, minutes: float, pause_s: float, ref
     from livecaption.bench_stream import stream_file
 
     meeting = meeting_audio(speech, minutes, pause_s)
+    cycle_s = pause_s + len(speech) / SAMPLE_RATE
     rss_by_minute: dict[int, int] = {}
+    rss_by_turn: dict[int, int] = {}  # peak over each pause+turn cycle: the same workload every time
 
     def on_event(event) -> None:  # only stats are kept: the soak itself must not grow
         if isinstance(event, StreamStats):
-            minute = int(event.time // 60)
+            minute, turn = int(event.time // 60), int(event.time // cycle_s)
             rss_by_minute[minute] = max(rss_by_minute.get(minute, 0), event.rss_bytes)
+            rss_by_turn[turn] = max(rss_by_turn.get(turn, 0), event.rss_bytes)
 
     pipeline = stream_file(recognizer, meeting.audio, fast=True, options=options, on_event=on_event)
     per_turn = [[w for w in pipeline.committed if start - 0.5 <= w.start < end + 0.5] for start, end in meeting.turns]
     wers = [wer(reference, "".join(w.text for w in words)) for words in per_turn] if reference else []
     minutes_seen = [rss_by_minute[m] / 2**20 for m in sorted(rss_by_minute)]
-    warm = [rss for m, rss in sorted(rss_by_minute.items()) if m >= warm_minute]
+    # Growth compares like with like: the peak of every cycle that starts after the warm-up minute
+    # against the first such cycle (a minute-by-minute peak aliases with the turns' rhythm).
+    warm = [rss for turn, rss in sorted(rss_by_turn.items())
+            if turn * cycle_s >= warm_minute * 60 and turn < len(meeting.turns)]
+    strict = [rss for m, rss in sorted(rss_by_minute.items()) if m >= warm_minute]
     return SoakReport(
         audio_minutes=len(meeting.audio) / SAMPLE_RATE / 60,
         turns=len(meeting.turns),
@@ -90,6 +99,8 @@ def run_soak(recognizer, speech: np.ndarray, minutes: float, pause_s: float, ref
         turn_wer_mean=float(np.mean(wers)) if wers else None,
         rss_mb_by_minute=[round(v, 1) for v in minutes_seen],
         rss_growth_mb=(max(warm) - warm[0]) / 2**20 if warm else 0.0,
+        rss_growth_by_minute_mb=(max(strict) - strict[0]) / 2**20 if strict else 0.0,
+        rss_mb_by_turn=[round(rss_by_turn[t] / 2**20, 1) for t in sorted(rss_by_turn)],
         warm_minute=warm_minute,
         lag_max=pipeline.lag_max,
         dropped_seconds=pipeline.ring.dropped_seconds,
@@ -117,8 +128,10 @@ def run_soak_bench(args: argparse.Namespace) -> int:
         ("turns with committed words", f"{report.turns_committed} of {report.turns}"),
         ("WER per turn mean / max", wer_text),
         ("committed words", str(report.words)),
-        (f"RSS growth from minute {report.warm_minute}", f"{report.rss_growth_mb:.1f} MB"),
-        ("RSS per minute (MB)", " ".join(f"{v:.0f}" for v in report.rss_mb_by_minute)),
+        (f"RSS growth from minute {report.warm_minute}, per turn cycle", f"{report.rss_growth_mb:.1f} MB"),
+        (f"RSS growth from minute {report.warm_minute}, per minute", f"{report.rss_growth_by_minute_mb:.1f} MB"),
+        ("RSS peak per turn cycle (MB)", " ".join(f"{v:.0f}" for v in report.rss_mb_by_turn)),
+        ("RSS peak per minute (MB)", " ".join(f"{v:.0f}" for v in report.rss_mb_by_minute)),
         ("lag max", f"{report.lag_max:.2f} s"),
         ("dropped audio", f"{report.dropped_seconds:.2f} s"),
         ("compute", f"{report.compute_seconds / 60:.1f} min"),

@@ -231,3 +231,20 @@ def test_window_sessions_are_journaled_before_they_are_shown(qtbot, window):
     shown = [w.text for w in window.transcript.words()]
     assert [w.text for w in journaled.words()][: len(shown)] == shown
     assert oct(journal_path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_precision_monitor_fallback_mid_session_shows_in_the_window(qtbot, window):
+    """int8 starts fine; then the model's output turns NaN (what an fp16 overflow does): the engine
+    redoes the audio in fp32, the status bar and a banner say so, and the captions stay right."""
+    window.precision_combo.setCurrentText("int8")
+    _start_replay(qtbot, window)
+    assert window.status.device.text().startswith("CPU int8")
+    window.controller.worker._recognizer.runtime.model.proj_out.register_forward_hook(
+        lambda module, inputs, output: output * float("nan"))
+    qtbot.waitUntil(lambda: "fallback: NaN/inf" in window.status.device.text(), timeout=60_000)
+    assert "Now running on cpu fp32" in window.banner.label.text()
+    qtbot.waitUntil(lambda: _caption_text(window).lower().count("country") >= 2, timeout=60_000)
+    with qtbot.waitSignal(window.controller.worker.stopped, timeout=60_000):
+        window.toggle_running()
+    assert wer(JFK_REF, _caption_text(window)) <= 0.15, _caption_text(window)
+    assert window.transcript.precision == "fp32"

@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.resize(1000, 560)
         self.transcript = self._new_transcript("", "", None)
         self.last_stats = None
+        self.running_on = ""
 
         self.banner = Banner(self)
         self.captions = CaptionView(self, settings.font_size)
@@ -213,6 +214,7 @@ class MainWindow(QMainWindow):
 
     def _engine_started(self, description: str, fallback: str) -> None:
         self.start_action.setText("Stop")
+        self.running_on = description  # what the status bar shows; stats may later say otherwise
         self.status.set_device(description)
         device, precision = description.split()[:2]
         self.transcript.device, self.transcript.precision = device, precision
@@ -248,6 +250,14 @@ class MainWindow(QMainWindow):
     def _stats(self, stats) -> None:
         self.last_stats = stats
         self.status.update(stats)
+        if self.running_on and stats.device != self.running_on:
+            # The engine changed device or precision mid-session (GPU out of memory, or the precision
+            # monitor gave up on fp16/bf16/int8): say so where the user looks, keep the transcript.
+            self.running_on = stats.device
+            self.status.set_device(stats.device)
+            device, precision = stats.device.split()[:2]
+            self.transcript.device, self.transcript.precision = device, precision
+            self.banner.show_message(f"Now running on {stats.device}; captions continue.", error=False)
 
     def _settings_changed(self) -> None:
         self.settings.input_device = self.device_combo.currentData() or ""
