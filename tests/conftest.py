@@ -69,3 +69,17 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 300) -> subproce
         [sys.executable, "-m", "livecaption", *args],
         capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO,
     )
+
+
+@pytest.fixture(scope="session")
+def english_concat():
+    """50 s: jfk, one_two_three and the English half of the licence, with 1.5 s pauses, and its reference."""
+    from livecaption.audio.decode import SAMPLE_RATE, decode_audio
+    from signals import silence
+
+    licence = decode_audio(clip_path("en_de_license.mp3"))[: SAMPLE_RATE * 31]
+    parts = [decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav")), licence]
+    audio = np.concatenate([np.concatenate([silence(1.5), part]) for part in parts] + [silence(1.5)])
+    reference = " ".join([CLIPS["jfk.flac"]["reference"], CLIPS["one_two_three.wav"]["reference"],
+                          CLIPS["en_de_license.mp3"]["reference_en_part"]])
+    return audio, reference

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pytest
 
 from conftest import CLIPS, clip_path, run_cli
 from livecaption.asr.batched import MAX_BATCH, batch_size_for, speech_windows
 from livecaption.asr.types import TranscribeOptions
-from livecaption.audio.decode import SAMPLE_RATE, decode_audio
+from livecaption.audio.decode import SAMPLE_RATE
 from livecaption.metrics import wer
 from signals import silence
 
 
-@pytest.fixture(scope="module")
-def long_english():
-    """50 s: jfk, one_two_three and the English half of the licence, with 1.5 s pauses."""
-    licence = decode_audio(clip_path("en_de_license.mp3"))[: SAMPLE_RATE * 31]
-    parts = [decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav")), licence]
-    audio = np.concatenate([np.concatenate([silence(1.5), part]) for part in parts] + [silence(1.5)])
-    reference = " ".join([CLIPS["jfk.flac"]["reference"], CLIPS["one_two_three.wav"]["reference"],
-                          CLIPS["en_de_license.mp3"]["reference_en_part"]])
-    return audio, reference
-
-
-def test_speech_windows_cover_the_speech_and_never_exceed_30_s(long_english):
-    audio, _ = long_english
+def test_speech_windows_cover_the_speech_and_never_exceed_30_s(english_concat):
+    audio, _ = english_concat
     windows = speech_windows(audio)
     assert windows and all(0 < end - begin <= 30 * SAMPLE_RATE for begin, end in windows)
     assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
@@ -36,8 +23,8 @@ def test_speech_windows_cover_the_speech_and_never_exceed_30_s(long_english):
     assert speech_windows(silence(20)) == []
 
 
-def test_batched_equals_sequential_within_half_a_wer_point(tiny_fp32, long_english):
-    audio, reference = long_english
+def test_batched_equals_sequential_within_half_a_wer_point(tiny_fp32, english_concat):
+    audio, reference = english_concat
     sequential = tiny_fp32.transcribe(audio, TranscribeOptions(beam_size=1))
     batched = tiny_fp32.transcribe(audio, TranscribeOptions(beam_size=1, batched=True, batch_size=2))
     one_by_one = tiny_fp32.transcribe(audio, TranscribeOptions(beam_size=1, batched=True, batch_size=1))

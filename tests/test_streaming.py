@@ -18,17 +18,6 @@ from livecaption.streaming.pipeline import StreamingPipeline
 from signals import pink_noise, silence
 
 
-@pytest.fixture(scope="module")
-def english_concat():
-    """jfk, one_two_three and the English half of the licence, with 1.5 s pauses between them."""
-    licence = decode_audio(clip_path("en_de_license.mp3"))[: SAMPLE_RATE * 31]
-    parts = [decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav")), licence]
-    audio = np.concatenate([np.concatenate([silence(1.5), part]) for part in parts] + [silence(1.5)])
-    reference = " ".join([CLIPS["jfk.flac"]["reference"], CLIPS["one_two_three.wav"]["reference"],
-                          CLIPS["en_de_license.mp3"]["reference_en_part"]])
-    return audio, reference
-
-
 class CountingRecognizer:
     """The real recognizer, with its decodes counted."""
 
