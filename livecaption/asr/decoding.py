@@ -67,6 +67,8 @@ class LogitRules:
         self.blank = torch.tensor(runtime.encode_text(" ") + [tok.eot], dtype=torch.long)
 
     def apply(self, logits: torch.Tensor, tokens: torch.Tensor) -> None:
+        if self.suppress.device != logits.device:  # once per decode, not a host copy per token on CUDA
+            self.suppress, self.blank = self.suppress.to(logits.device), self.blank.to(logits.device)
         at_start = tokens.shape[1] == self.sample_begin
         if self.request.suppress_blank and at_start:
             logits[:, self.blank] = -float("inf")
