@@ -16,8 +16,8 @@ import logging
 import numpy as np
 import torch
 
-from livecaption.asr.decoding import MAX_SAMPLE_TOKENS, WindowDecodeRequest, WindowDecodeResult
 from livecaption.asr.types import Segment, TranscribeOptions
+from livecaption.asr.whisper import _monotonic  # whisper imports this module lazily: no cycle
 from livecaption.asr.whisper_runtime import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
 from livecaption.audio.vad import SpeechEnd, SpeechStart, VadGate
 from livecaption.streaming.options import VadOptions
@@ -65,57 +65,6 @@ def batch_size_for(runtime) -> int:
     return max(1, min(MAX_BATCH, int(free * 0.5) // per_window))
 
 
-def greedy_batch(decoder, states: torch.Tensor, request: WindowDecodeRequest) -> list[WindowDecodeResult]:
-    """Greedy decoding of every window in ``states`` at once (same start tokens, no prompt)."""
-    from livecaption.asr.decoding import LogitRules, compression_ratio
-
-    runtime = decoder.runtime
-    eot = runtime.tokens.eot
-    batch = states.shape[0]
-    initial = list(request.sot_sequence)
-    rules = LogitRules(runtime, request, len(initial))
-    cache = runtime.new_cache()
-    tokens = torch.tensor([initial] * batch, dtype=torch.long)
-    logits = runtime.decoder_logits(tokens, states, cache)
-    no_speech = [decoder._no_speech_prob(logits[row, 0]) for row in range(batch)]
-    logits = logits[:, -1]
-    sampled: list[list[int]] = [[] for _ in range(batch)]
-    sums = [0.0] * batch
-    done = [False] * batch
-    for _ in range(min(request.max_new_tokens, MAX_SAMPLE_TOKENS)):
-        rules.apply(logits, tokens)
-        logprobs = torch.log_softmax(logits, dim=-1)
-        chosen = logits.argmax(dim=-1)
-        for row in range(batch):
-            token = int(chosen[row])
-            if done[row] or token == eot:
-                done[row] = True
-                chosen[row] = eot
-                continue
-            sampled[row].append(token)
-            sums[row] += float(logprobs[row, token])
-        if all(done):
-            break
-        step = chosen.unsqueeze(1)
-        tokens = torch.cat([tokens, step], dim=1)
-        logits = runtime.decoder_logits(step, states, cache)[:, -1]
-    results = []
-    for row in range(batch):
-        text = runtime.decode_text(sampled[row]).strip()
-        results.append(WindowDecodeResult(
-            tokens=tuple(sampled[row]), text=text, avg_logprob=sums[row] / (len(sampled[row]) + 1),
-            no_speech_prob=no_speech[row], temperature=0.0, compression_ratio=compression_ratio(text),
-            non_finite=not (np.isfinite(sums[row]) and np.isfinite(no_speech[row])),
-        ))
-    return results
-
-
-def monotonic(segments, floor, duration):
-    from livecaption.asr.whisper import _monotonic
-
-    return _monotonic(segments, floor, duration)
-
-
 def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions, batch_size: int | None = None
                        ) -> tuple[list[Segment], str]:
     """Segments of ``audio`` and its language, decoded as batches of speech windows."""
@@ -136,13 +85,8 @@ def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions
         if language is None:
             language, _ = recognizer.decoder.detect_language(states[:1])
         sot = recognizer._sot_sequence(language, options)
-        request = WindowDecodeRequest(
-            prompt_tokens=(), sot_sequence=sot, temperature=0.0, beam_size=1, patience=options.patience,
-            length_penalty=options.length_penalty, with_timestamps=not options.without_timestamps,
-            max_initial_timestamp_index=round(options.max_initial_timestamp / 0.02),
-            suppress_blank=options.suppress_blank, max_new_tokens=options.max_new_tokens or MAX_SAMPLE_TOKENS,
-        )
-        results = greedy_batch(recognizer.decoder, states, request) if options.beam_size == 1 else [None] * len(group)
+        request = recognizer.decode_request(states, sot, (), 0.0, options)
+        results = recognizer.decoder.decode_batch(states, request) if options.beam_size == 1 else [None] * len(group)
         for row, ((begin, end), frames) in enumerate(zip(group, sizes)):
             window_states = states[row : row + 1]
             result = results[row]
@@ -158,4 +102,4 @@ def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions
             if end - rest >= SAMPLE_RATE // 2:  # an unfinished last segment: decoded again from its start
                 queue.append((rest, end))
     found.sort(key=lambda seg: seg.start)
-    return monotonic(found, 0.0, len(audio) / SAMPLE_RATE), language or "en"
+    return _monotonic(found, 0.0, len(audio) / SAMPLE_RATE), language or "en"

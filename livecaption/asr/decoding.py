@@ -141,13 +141,51 @@ class WindowDecoder:
             sampled, sum_logprob = self._greedy(logits, tokens, states, cache, rules, request.temperature, max_tokens)
         else:
             sampled, sum_logprob = self._beam(logits, tokens, states, cache, rules, request, max_tokens)
+        return self._result(sampled, sum_logprob, no_speech_prob, request.temperature)
+
+    def decode_batch(self, encoder_states: torch.Tensor, request: WindowDecodeRequest) -> list[WindowDecodeResult]:
+        """Greedy decoding of every window in ``encoder_states`` (batch, frames, d) at once: the
+        same start tokens for all (no prompt), one decoder step for the whole batch."""
+        eot = self.runtime.tokens.eot
+        batch = encoder_states.shape[0]
+        initial = list(request.sot_sequence)
+        rules = LogitRules(self.runtime, request, len(initial))
+        cache = self.runtime.new_cache()
+        tokens = torch.tensor([initial] * batch, dtype=torch.long)
+        logits = self.runtime.decoder_logits(tokens, encoder_states, cache)
+        no_speech = [self._no_speech_prob(logits[row, 0]) for row in range(batch)]
+        logits = logits[:, -1]
+        sampled: list[list[int]] = [[] for _ in range(batch)]
+        sums = [0.0] * batch
+        done = [False] * batch
+        for _ in range(min(request.max_new_tokens, MAX_SAMPLE_TOKENS)):
+            rules.apply(logits, tokens)
+            logprobs = torch.log_softmax(logits, dim=-1)
+            chosen = logits.argmax(dim=-1)
+            for row in range(batch):
+                token = int(chosen[row])
+                if done[row] or token == eot:
+                    done[row] = True
+                    chosen[row] = eot  # a finished window keeps stepping on <|endoftext|>, ignored
+                    continue
+                sampled[row].append(token)
+                sums[row] += float(logprobs[row, token])
+            if all(done):
+                break
+            step = chosen.unsqueeze(1)
+            tokens = torch.cat([tokens, step], dim=1)
+            logits = self.runtime.decoder_logits(step, encoder_states, cache)[:, -1]
+        return [self._result(sampled[row], sums[row], no_speech[row], 0.0) for row in range(batch)]
+
+    def _result(self, sampled: list[int], sum_logprob: float, no_speech_prob: float,
+                temperature: float) -> WindowDecodeResult:
         text = self.runtime.decode_text(sampled).strip()
         return WindowDecodeResult(
             tokens=tuple(sampled),
             text=text,
             avg_logprob=sum_logprob / (len(sampled) + 1),
             no_speech_prob=no_speech_prob,
-            temperature=request.temperature,
+            temperature=temperature,
             compression_ratio=compression_ratio(text),
             # Free to compute: a NaN/inf anywhere in the logits reaches these two sums.
             non_finite=not (math.isfinite(sum_logprob) and math.isfinite(no_speech_prob)),

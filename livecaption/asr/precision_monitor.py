@@ -32,7 +32,6 @@ class PrecisionMonitor:
     def __init__(self) -> None:
         self._loops: deque[bool] = deque(maxlen=LOOP_WINDOW)
         self.non_finite = 0
-        self.loops = 0
 
     def reset(self) -> None:
         self._loops.clear()
@@ -43,7 +42,6 @@ class PrecisionMonitor:
             self.non_finite += 1
             return "NaN/inf in the model's output"
         looped = result.temperature == 0 and result.compression_ratio > LOOP_COMPRESSION
-        self.loops += looped
         self._loops.append(looped)
         if sum(self._loops) >= LOOP_LIMIT:
             return f"{sum(self._loops)} decoder loops in the last {len(self._loops)} decodes"

@@ -131,14 +131,10 @@ class WhisperRecognizer:
         release_memory()  # the fp32 copy used for the comparison
         return reason
 
-    @staticmethod
-    def _check_decode(runtime: WhisperRuntime, audio: np.ndarray, sot: tuple[int, ...]) -> WindowDecodeResult:
-        mel = runtime.log_mel(audio)[:, :N_FRAMES]
-        request = WindowDecodeRequest(
-            prompt_tokens=(), sot_sequence=sot, temperature=0.0, beam_size=1, patience=1.0, length_penalty=1.0,
-            with_timestamps=True, max_initial_timestamp_index=50, suppress_blank=True, max_new_tokens=64,
-        )
-        return WindowDecoder(runtime).decode(runtime.encode(mel), request)
+    def _check_decode(self, runtime: WhisperRuntime, audio: np.ndarray, sot: tuple[int, ...]) -> WindowDecodeResult:
+        states = runtime.encode(runtime.log_mel(audio)[:, :N_FRAMES])
+        request = self.decode_request(states, sot, (), 0.0, TranscribeOptions(beam_size=1, max_new_tokens=64))
+        return WindowDecoder(runtime).decode(states, request)
 
     def _transcribe(self, audio, options, on_progress) -> Transcription:
         self.check_options(options)
@@ -217,25 +213,28 @@ class WhisperRecognizer:
             sequence.append(tok.no_timestamps)
         return tuple(sequence)
 
+    @staticmethod
+    def decode_request(states, sot, prompt, temperature: float, options: TranscribeOptions) -> WindowDecodeRequest:
+        """What one decode of ``states`` at ``temperature`` asks for, from the user's options."""
+        return WindowDecodeRequest(
+            prompt_tokens=prompt,
+            sot_sequence=sot,
+            temperature=temperature,
+            beam_size=options.beam_size,
+            patience=options.patience,
+            length_penalty=options.length_penalty,
+            with_timestamps=not options.without_timestamps,
+            max_initial_timestamp_index=round(options.max_initial_timestamp / SECONDS_PER_TIMESTAMP),
+            suppress_blank=options.suppress_blank,
+            max_new_tokens=options.max_new_tokens or MAX_SAMPLE_TOKENS,
+            last_timestamp_index=states.shape[1] if states.shape[1] < N_FRAMES // INPUT_STRIDE else None,
+        )
+
     def _decode_with_fallback(self, states, sot, history, options) -> WindowDecodeResult:
         prompt = (self.runtime.tokens.sot_prev, *history[-MAX_PROMPT_TOKENS:]) if history else ()
-        max_initial = round(options.max_initial_timestamp / SECONDS_PER_TIMESTAMP)
         attempts: list[WindowDecodeResult] = []
         for temperature in options.temperatures:
-            request = WindowDecodeRequest(
-                prompt_tokens=prompt,
-                sot_sequence=sot,
-                temperature=temperature,
-                beam_size=options.beam_size,
-                patience=options.patience,
-                length_penalty=options.length_penalty,
-                with_timestamps=not options.without_timestamps,
-                max_initial_timestamp_index=max_initial,
-                suppress_blank=options.suppress_blank,
-                max_new_tokens=options.max_new_tokens or MAX_SAMPLE_TOKENS,
-                last_timestamp_index=states.shape[1] if states.shape[1] < N_FRAMES // INPUT_STRIDE else None,
-            )
-            result = self.decoder.decode(states, request)
+            result = self.decoder.decode(states, self.decode_request(states, sot, prompt, temperature, options))
             if self.choice.precision != "fp32":
                 reason = self.monitor.verdict(result)
                 if reason is not None:

@@ -112,6 +112,7 @@ class WhisperRuntime:
         self.mel_filters = torch.from_numpy(np.asarray(extractor.mel_filters, dtype=np.float32).T.copy())
         self.n_mels = int(self.config["num_mel_bins"])
         self.choice = choice
+        self._session_peak = 0  # CUDA: highest allocation of earlier decodes (begin_decode resets the counter)
         self.model = self._load(choice)
 
     @staticmethod
@@ -184,7 +185,7 @@ class WhisperRuntime:
 
         index = self._cuda_index()
         if index is not None:
-            self._session_peak = max(getattr(self, "_session_peak", 0), int(torch.cuda.max_memory_allocated(index)))
+            self._session_peak = max(self._session_peak, int(torch.cuda.max_memory_allocated(index)))
             torch.cuda.reset_peak_memory_stats(index)
 
     def memory_stats(self) -> dict[str, int]:
@@ -200,7 +201,7 @@ class WhisperRuntime:
             "allocated": int(torch.cuda.memory_allocated(index)),
             "reserved": int(torch.cuda.memory_reserved(index)),
             "decode_peak": decode_peak,
-            "peak": max(getattr(self, "_session_peak", 0), decode_peak),
+            "peak": max(self._session_peak, decode_peak),
             "total": int(torch.cuda.get_device_properties(index).total_memory),
         }
 

@@ -67,13 +67,11 @@ class StreamingTranscriber:
         self.last_decode_end = 0
         self.step = options.step_s
         self.compute_seconds = 0.0
-        self.longest_decode = 0.0  # clock seconds of the slowest decode (bounds the lag with the ring size)
         self.final_latencies: list[float] = []
         self.first_word_latencies: list[float] = []
         self.rejections: dict[str, int] = {}
         self.decodes = 0
         self.cuts = 0  # long utterances cut at a committed word boundary
-        self.reused_finals = 0  # utterances whose last partial hypothesis was their final one
         self._activity: list[SpeechActivity] = []
 
     # -- input ----------------------------------------------------------------------------
@@ -195,7 +193,6 @@ class StreamingTranscriber:
         spent = time.perf_counter() - began
         self.compute_seconds += spent
         took = self.clock.charge(spent)
-        self.longest_decode = max(self.longest_decode, took)
         self.last_decode_end = end
         # The step adapts: never ask for decodes faster than they can be made.
         self.step = min(self.options.max_step_s, max(self.options.step_s, took))
@@ -263,7 +260,6 @@ class StreamingTranscriber:
             # The last partial decode already read all of this utterance (and the silence after it)
             # and was accepted: decoding the same audio again would give the same greedy answer.
             newly = utt.agreement.commit_all(utt.last_words)
-            self.reused_finals += 1
         elif end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
             _, words = self._decode(utt, utt.window_start, end, final=True)
             newly = utt.agreement.commit_all(words)
