@@ -53,11 +53,10 @@ def test_a_slow_worker_drops_the_oldest_audio_reports_and_marks_it(tiny_fp32, tm
     assert all(a.end <= b.start for a, b in zip(gaps, gaps[1:]))
 
     # Lag is bounded by the drop policy: the ring's size plus one round of (slow) decodes, however long
-    # the stream; without the policy it would have grown to the whole backlog.
+    # the stream (more than the ring was dropped, so without the policy lag would have exceeded it).
     # (Once the recording has ended no new audio arrives, so lag is only meaningful while it plays.)
     lags = [s.lag for s in stats if s.time <= len(audio) / SAMPLE_RATE]
     assert max(lags) <= RING_SECONDS + pipeline.longest_iteration + 0.1
-    assert max(lags) < dropped
     # Memory stays flat: the worker never holds more than one window of audio plus idle history.
     assert max(buffered) <= (options.max_utterance_s + options.max_step_s + RING_SECONDS) * SAMPLE_RATE
 
