@@ -90,31 +90,15 @@ class WordAligner:
 
     def _cross_attention_logits(self, tokens: list[int], encoder_states: torch.Tensor, frames: int):
         """Raw q.k scores (heads, tokens, frames) of the alignment heads, and token probabilities."""
-        decoder = self.runtime.model.model.decoder
-        captured: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-        hooks = []
-        for layer in sorted({layer for layer, _ in self.heads}):
-            def grab(module, args, kwargs, layer=layer):
-                hidden = args[0] if args else kwargs["hidden_states"]
-                captured[layer] = (hidden, kwargs["key_value_states"])
-            hooks.append(decoder.layers[layer].encoder_attn.register_forward_pre_hook(grab, with_kwargs=True))
-        try:
-            logits = self.runtime.decoder_logits(torch.tensor([tokens]), encoder_states, self.runtime.new_cache())
-        finally:
-            for hook in hooks:
-                hook.remove()
+        cache, queries = self.runtime.new_cache(), {}
+        logits = self.runtime.decoder_logits(torch.tensor([tokens]), encoder_states, cache, cross_queries=queries)
         scores = []
         with torch.no_grad():
-            projected = {}
-            for layer in captured:  # one projection per layer, only over the frames that hold audio
-                attn = decoder.layers[layer].encoder_attn
-                hidden, states = captured[layer]
-                shape = (-1, attn.num_heads, attn.head_dim)
-                projected[layer] = (attn.q_proj(hidden)[0].view(shape).float(),
-                                    attn.k_proj(states[:, :frames])[0].view(shape).float(), attn.head_dim)
             for layer, head in self.heads:
-                q, k, head_dim = projected[layer]
-                scores.append(q[:, head] @ k[:, head].T * head_dim**-0.5)
+                # Only over the frames that hold audio: the rest is padding the model ignores anyway.
+                # The cached keys are already scaled by 1/sqrt(d_head).
+                q, k_t = queries[layer][0, head].float(), cache.cross_keys_t[layer][0, head, :, :frames].float()
+                scores.append(q @ k_t)
         return torch.stack(scores), torch.softmax(logits[0], dim=-1)
 
     def split_words(self, text_tokens: list[int], language: str) -> list[_WordTokens]:

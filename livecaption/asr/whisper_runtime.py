@@ -113,6 +113,9 @@ class WhisperRuntime:
         self.n_mels = int(self.config["num_mel_bins"])
         self.choice = choice
         self._session_peak = 0  # CUDA: highest allocation of earlier decodes (begin_decode resets the counter)
+        from livecaption.asr.lean_decoder import CrossAttentionMemo
+
+        self._cross_memo = CrossAttentionMemo()  # keyed by model too: a reload never sees stale projections
         self.model = self._load(choice)
 
     @staticmethod
@@ -136,6 +139,8 @@ class WhisperRuntime:
         import torch
         from transformers import WhisperForConditionalGeneration
 
+        from livecaption.asr.lean_decoder import fuse_self_attention_projections
+
         try:
             model = WhisperForConditionalGeneration.from_pretrained(
                 str(self.resolved.path),
@@ -146,13 +151,17 @@ class WhisperRuntime:
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load model weights from {self.resolved.path}: {str(exc)[:200]}") from None
         model.eval()
+        fuse_self_attention_projections(model)
         if choice.precision == "int8":
             with warnings.catch_warnings():
                 # torch.ao's dynamic quantization is deprecated in favour of torchao but is the
                 # one int8 path that ships with torch itself; the warning is ours to track, not users'.
                 warnings.simplefilter("ignore", DeprecationWarning)
                 warnings.simplefilter("ignore", UserWarning)
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+                # One scale per output row (as CTranslate2 does), not one per matrix: the fused q/k/v
+                # projection stacks three matrices with different ranges.
+                qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
         return model
 
     def _load(self, choice: DeviceChoice):
@@ -212,6 +221,7 @@ class WhisperRuntime:
         import torch
 
         self.model = None  # free the reduced copy before loading the full one
+        self._cross_memo.clear()
         if self.choice.is_cuda and torch.cuda.is_available():
             torch.cuda.empty_cache()
         self.choice = dataclasses.replace(self.choice, precision="fp32", fallback=reason)
@@ -223,6 +233,7 @@ class WhisperRuntime:
         import torch
 
         self.choice = self.choice.fall_back_to_cpu(reason)
+        self._cross_memo.clear()  # GPU memory, which is what ran out
         self.model = self.model.to("cpu", torch_dtype(self.choice.precision))
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -282,22 +293,20 @@ class WhisperRuntime:
             return encoder.layer_norm(hidden)
 
     def new_cache(self):
-        from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+        from livecaption.asr.lean_decoder import LeanDecoderCache
 
-        return EncoderDecoderCache(DynamicCache(), DynamicCache())
+        return LeanDecoderCache()
 
-    def decoder_logits(self, tokens, encoder_states, cache):
-        """Float32 logits (batch, len, vocab) for ``tokens`` continuing what ``cache`` holds."""
+    def decoder_logits(self, tokens, encoder_states, cache, cross_queries=None):
+        """Float32 logits (batch, len, vocab) for ``tokens`` continuing what ``cache`` holds;
+        ``cross_queries`` (a dict) collects each layer's cross-attention queries."""
         import torch
 
+        from livecaption.asr.lean_decoder import LeanDecoder
+
         with torch.no_grad():
-            out = self.model.model.decoder(
-                input_ids=tokens.to(self.device),
-                encoder_hidden_states=encoder_states,
-                past_key_values=cache,
-                use_cache=True,
-            )
-            return self.model.proj_out(out.last_hidden_state).float()
+            logits = LeanDecoder(self.model, self._cross_memo).logits(tokens.to(self.device), encoder_states, cache, cross_queries)
+            return logits.float()
 
     def decode_text(self, token_ids) -> str:
         return self.tokenizer.decode([t for t in token_ids if t < self.tokens.eot])
