@@ -31,6 +31,9 @@ def _add_vad_options(parser: argparse.ArgumentParser) -> None:
                         help="how strict the VAD is about what counts as speech (default: 3)")
     parser.add_argument("--hangover-ms", type=int, default=500,
                         help="silence that ends an utterance, in ms (default: 500)")
+    parser.add_argument("--pause-commit-ms", type=int, default=250, metavar="MS",
+                        help="commit the words before a pause this long inside an utterance, without waiting "
+                             "for its end; 0 waits (default: 250)")
 
 
 def vad_options_from(args: argparse.Namespace):

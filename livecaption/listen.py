@@ -73,7 +73,7 @@ def run_listen(args: argparse.Namespace) -> int:
     if output is not None:
         check_writable(output, args.force)
     language = None if args.language in (None, "", "auto") else args.language
-    options = StreamingOptions(language=language)
+    options = StreamingOptions(language=language, pause_commit_ms=args.pause_commit_ms)
     vad_options = vad_options_from(args)
     if args.replay:
         source = FileReplaySource(decode_audio(args.replay), realtime=True, description=f"replay of {args.replay}")

@@ -92,3 +92,23 @@ def test_flush_closes_an_open_utterance(speech_with_pauses):
 def test_invalid_vad_options(kwargs, message):
     with pytest.raises(UserError, match=message):
         VadOptions(**kwargs)
+
+
+def test_pause_reports_the_silence_an_open_utterance_ends_with(speech_with_pauses):
+    gate = VadGate(VadOptions(hangover_ms=500))
+    seen = []  # (pause start, seconds) after every frame while an utterance is open
+    for start in range(0, len(speech_with_pauses), gate.frame):
+        events = gate.process(start, speech_with_pauses[start : start + gate.frame])
+        if gate.pause is not None:
+            seen.append(gate.pause)
+        ended = [e for e in events if isinstance(e, SpeechEnd)]
+        if ended:
+            # The pause grew to the hangover, then the utterance ended where that pause began.
+            assert seen and seen[-1][0] == ended[0].index and seen[-1][1] >= 0.5 - 2 * gate.frame / SAMPLE_RATE
+            assert gate.pause is None
+            break
+    else:
+        raise AssertionError("the utterance never ended")
+    # Within one pause the start stays put and the length grows frame by frame.
+    same_start = [s for s in seen if s[0] == seen[-1][0]]
+    assert [s[1] for s in same_start] == sorted(s[1] for s in same_start) and len(same_start) >= 10

@@ -103,6 +103,14 @@ class VadGate:
             return SpeechEnd(self._last_voiced_end)
         return None
 
+    @property
+    def pause(self) -> tuple[int, float] | None:
+        """Inside an utterance, the silence it currently ends with: (its first sample, its seconds);
+        None outside speech or while voiced."""
+        if not self.in_speech or self._silent_run == 0:
+            return None
+        return self._last_voiced_end, self._silent_run * self.frame / SAMPLE_RATE
+
     def flush(self) -> SpeechEnd | None:
         """End of stream: close an open utterance at its last voiced frame."""
         if self.in_speech:

@@ -53,6 +53,10 @@ class StreamingOptions:
     # window always); a final decode whose short-window hypothesis is rejected is redone on the full
     # window. Measured in docs/benchmarks.md.
     encoder_padding_s: float | None = None
+    # After this much silence inside an utterance (less than the VAD's hangover, which ends it), the
+    # words before the pause are committed at once instead of when the utterance ends; 0 waits for
+    # the end. A pause is a safe point: the words before it are complete. Measured in docs/benchmarks.md.
+    pause_commit_ms: int = 250
 
     def __post_init__(self) -> None:
         if not 0 < self.step_s <= self.max_step_s:
@@ -63,5 +67,7 @@ class StreamingOptions:
             raise UserError("the ring buffer must hold at least one maximal utterance")
         if self.beam_size < 1:
             raise UserError("beam size must be at least 1")
+        if self.pause_commit_ms < 0:
+            raise UserError("pause commit must be 0 (off) or a positive number of milliseconds")
         if self.encoder_padding_s is not None and not 0 <= self.encoder_padding_s <= 30:
             raise UserError("encoder padding must be between 0 and 30 s")

@@ -25,6 +25,8 @@ from livecaption.sysinfo import process_rss_bytes
 
 log = logging.getLogger("livecaption")
 
+POLL_SECONDS = 0.1  # the longest the worker leaves captured audio unread while it is idle
+
 
 def level_db(samples) -> float:
     """RMS level of ``samples`` in dBFS (floor -120)."""
@@ -107,15 +109,17 @@ class StreamingPipeline:
                 shortfall = (needed - ring.available) / ring.sample_rate
                 self.clock.advance_to(max(self.source.next_block_time() or 0.0, self.clock.now() + shortfall))
         else:
-            ring.wait(needed, timeout=max(0.05, self.core.step))
+            ring.wait(needed, timeout=max(0.05, POLL_SECONDS))
 
     def _loop(self) -> None:
         core, ring = self.core, self.ring
         resampler = StreamResampler(ring.sample_rate)
         index = 0  # 16 kHz sample index of the next sample handed to the core
         while True:
+            # The VAD sees audio at least every POLL_SECONDS, so a pause or an utterance's end is acted
+            # on within that, not up to a whole decode step later (decodes still wait for their step).
             # Never wait for more than half the ring holds: waiting for more would only drop audio.
-            self._await_audio(min(int(core.step * ring.sample_rate), ring.capacity // 2))
+            self._await_audio(min(int(min(core.step, POLL_SECONDS) * ring.sample_rate), ring.capacity // 2))
             chunk = ring.read()
             if len(chunk.samples) == 0:
                 failure = self.source.failure()

@@ -6,7 +6,8 @@ simulated clock can drive it directly.
 
 Each step re-decodes the current utterance (from its start, or from the last cut) with the
 recently committed text as prompt; LocalAgreement commits the words two successive hypotheses
-agree on. At end of speech the utterance is decoded once more and committed whole.
+agree on. At a pause inside it (``pause_commit_ms`` of silence) the words so far are committed
+whole; at end of speech what is left is decoded once more and committed whole.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Utterance:
     last_words_end: int = 0
     first_shown: bool = False
     committed: list[CommittedWord] = field(default_factory=list)
+    paused_at: int = -1  # the pause (its first sample) whose words were committed last
 
 
 class StreamingTranscriber:
@@ -128,10 +130,25 @@ class StreamingTranscriber:
         while self.finished:
             out.append(self._final(self.finished.pop(0)))
         utt = self.current
+        pause_start = self._pause_to_commit(utt)
         due = self.processed_index - self.last_decode_end >= int(self.step * SAMPLE_RATE)
-        if utt is not None and due and self.processed_index - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
+        if pause_start is not None:
+            out.append(self._commit_at_pause(utt, pause_start))
+        elif utt is not None and due and self.processed_index - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
             out.append(self._partial(utt))
         return out
+
+    def _pause_to_commit(self, utt: Utterance | None) -> int | None:
+        """Where the pause that ``utt`` is now in began, if its words are due to be committed."""
+        pause = self.vad.pause
+        if utt is None or pause is None or not self.options.pause_commit_ms:
+            return None
+        start, seconds = pause
+        tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
+        if (seconds * 1000 < self.options.pause_commit_ms or start <= utt.paused_at
+                or self.processed_index < start + tail or start - utt.window_start < MIN_DECODE_SECONDS * SAMPLE_RATE):
+            return None
+        return start
 
     def finish(self) -> list[CaptionUpdate | SpeechActivity]:
         end = self.vad.flush()
@@ -252,16 +269,38 @@ class StreamingTranscriber:
         self.cuts += 1
         return forced
 
+    def _settled_words(self, utt: Utterance, end: int) -> list[TimedWord] | None:
+        """The utterance's words up to ``end`` (its end or a pause, plus the tail), decoded with the
+        final decode's care; None when too little audio is left to hold a word."""
+        if utt.last_words is not None and utt.last_words_end >= end:
+            # The last partial decode already read all of this audio (and the silence after it) and
+            # was accepted: decoding the same audio again would give the same greedy answer.
+            return utt.last_words
+        if end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
+            return self._decode(utt, utt.window_start, end, final=True)[1]
+        return None
+
+    def _commit_at_pause(self, utt: Utterance, pause_start: int) -> CaptionUpdate:
+        end = pause_start + SAMPLE_RATE * self.vad.options.tail_ms // 1000
+        words = self._settled_words(utt, end) or []
+        # Only words that began before the pause: anything later would be read out of silence.
+        words = [w for w in words if w.start < pause_start / SAMPLE_RATE]
+        newly = utt.agreement.commit_all(words)
+        # The window is not restarted: if speech resumes, later decodes still read the whole
+        # utterance (Whisper drops words that resemble its prompt when a window starts mid-thought),
+        # and the agreement skips what is committed. If the pause becomes the utterance's end, this
+        # hypothesis already covers it and the final decode is skipped.
+        utt.paused_at = pause_start
+        utt.last_words, utt.last_words_end = words, end
+        self.last_decode_end = self.processed_index
+        return self._emit(utt, newly, ended=False)
+
     def _final(self, utt: Utterance) -> CaptionUpdate:
         tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
         end = min(self.processed_index, (utt.end or self.processed_index) + tail)
+        words = self._settled_words(utt, end)
         newly: list[TimedWord] = []
-        if utt.last_words is not None and utt.last_words_end >= end:
-            # The last partial decode already read all of this utterance (and the silence after it)
-            # and was accepted: decoding the same audio again would give the same greedy answer.
-            newly = utt.agreement.commit_all(utt.last_words)
-        elif end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
-            _, words = self._decode(utt, utt.window_start, end, final=True)
+        if words is not None:
             newly = utt.agreement.commit_all(words)
         else:
             utt.agreement.discard_tentative()
