@@ -18,6 +18,10 @@ from livecaption.metrics import wer
 from pulse import PulseServer
 
 JFK_REF = CLIPS["jfk.flac"]["reference"]
+# Live decoding on 2 shared cores varies with load (the adaptive step follows compute time): on
+# jfk we measured 0-18% here ("so am I fellow", "you are country" on busy runs, 4 of 22 words).
+# These tests are about capture; accuracy is tested on the simulated clock.
+LIVE_JFK_MAX_WER = 0.20
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +88,8 @@ def test_listen_command_prints_captions_and_saves_on_sigterm(pulse, jfk_wav, tmp
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
-    # What this test is about is capture, printing and saving; accuracy has its own tests. Live
-    # decoding on 2 shared cores varies with load (the adaptive step follows compute time): we
-    # measured 0-18% on jfk here ("so am I fellow", "you are country" on busy runs).
-    assert wer(JFK_REF, stdout) <= 0.20, stdout
+    # What this test is about is capture, printing and saving; accuracy has its own tests.
+    assert wer(JFK_REF, stdout) <= LIVE_JFK_MAX_WER, stdout
     srt = out.read_text()
     assert srt.startswith("1\n") and "-->" in srt and "country" in srt
     assert oct(out.stat().st_mode & 0o777) == "0o600"
@@ -124,7 +126,7 @@ def test_device_that_refuses_16k_is_captured_at_its_native_rate(pulse, jfk_wav, 
     time.sleep(2.0)
     pipeline.stop()
     assert pipeline.error is None
-    assert wer(JFK_REF, pipeline.transcript_text) <= 0.15, pipeline.transcript_text
+    assert wer(JFK_REF, pipeline.transcript_text) <= LIVE_JFK_MAX_WER, pipeline.transcript_text
 
 
 def test_losing_the_device_keeps_what_was_said_and_reports_it(pulse, jfk_wav, tiny_fp32):
@@ -205,7 +207,7 @@ def test_device_that_comes_back_is_reconnected_and_the_gap_marked(pulse, jfk_wav
     pipeline.stop()
     journal.close()
     assert pipeline.error is None and pipeline.source_failure is None
-    assert wer(JFK_REF, pipeline.transcript_text) <= 0.15, pipeline.transcript_text
+    assert wer(JFK_REF, pipeline.transcript_text) <= LIVE_JFK_MAX_WER, pipeline.transcript_text
     gap = gaps[0]
     assert gap.end - gap.start >= 3.0 and "pulse" in gap.reason
     assert all(w.start >= gap.end for w in pipeline.committed)  # the speech came after the gap, and its times say so

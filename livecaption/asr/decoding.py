@@ -113,6 +113,7 @@ class WindowDecoder:
         # Sampling (temperature fallback) draws from a seeded generator: same audio, same text.
         self.generator = torch.Generator().manual_seed(seed)
 
+    @torch.inference_mode()  # logits are inference tensors, edited in place by the rules
     def detect_language(self, encoder_states: torch.Tensor) -> tuple[str, dict[str, float]]:
         tok = self.runtime.tokens
         if not tok.languages:
@@ -123,6 +124,7 @@ class WindowDecoder:
         ranked = dict(sorted(zip(codes, probs), key=lambda kv: -kv[1]))
         return next(iter(ranked)), ranked
 
+    @torch.inference_mode()  # logits are inference tensors, edited in place by the rules
     def decode(self, encoder_states: torch.Tensor, request: WindowDecodeRequest) -> WindowDecodeResult:
         initial = list(request.prompt_tokens) + list(request.sot_sequence)
         sample_begin = len(initial)
@@ -143,6 +145,7 @@ class WindowDecoder:
             sampled, sum_logprob = self._beam(logits, tokens, states, cache, rules, request, max_tokens)
         return self._result(sampled, sum_logprob, no_speech_prob, request.temperature)
 
+    @torch.inference_mode()  # logits are inference tensors, edited in place by the rules
     def decode_batch(self, encoder_states: torch.Tensor, request: WindowDecodeRequest) -> list[WindowDecodeResult]:
         """Greedy decoding of every window in ``encoder_states`` (batch, frames, d) at once: the
         same start tokens for all (no prompt), one decoder step for the whole batch."""

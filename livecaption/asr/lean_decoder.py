@@ -147,6 +147,10 @@ class LeanDecoderCache:
 
     def reorder_cache(self, rows: torch.Tensor) -> None:
         """Beam search: row i continues what row ``rows[i]`` held (the number of rows may shrink)."""
+        with torch.inference_mode():  # the buffers may be inference tensors, writable only in this mode
+            self._reorder(rows)
+
+    def _reorder(self, rows: torch.Tensor) -> None:
         self.buffers.reorder(rows, self.length)
         if not self.shared_encoder:
             self.cross_keys_t = [k.index_select(0, rows) for k in self.cross_keys_t]
@@ -176,6 +180,7 @@ class LeanDecoder:
         self.model = model
         self.memo = memo
 
+    @torch.inference_mode()  # the buffers it writes are inference tensors
     def logits(self, tokens: torch.Tensor, encoder_states: torch.Tensor, cache: LeanDecoderCache,
                cross_queries: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
         """Logits (batch, len, vocab) for ``tokens`` continuing what ``cache`` holds.

@@ -283,7 +283,7 @@ class WhisperRuntime:
         frames = mel_windows.shape[-1]
         if frames > N_FRAMES or frames % INPUT_STRIDE:
             raise ValueError(f"encoder window must be an even number of frames up to {N_FRAMES}, not {frames}")
-        with torch.no_grad():
+        with torch.inference_mode():
             mel = mel_windows.to(self.device, self.dtype)
             hidden = torch.nn.functional.gelu(encoder.conv1(mel))
             hidden = torch.nn.functional.gelu(encoder.conv2(hidden)).permute(0, 2, 1)
@@ -304,7 +304,7 @@ class WhisperRuntime:
 
         from livecaption.asr.lean_decoder import LeanDecoder
 
-        with torch.no_grad():
+        with torch.inference_mode():
             logits = LeanDecoder(self.model, self._cross_memo).logits(tokens.to(self.device), encoder_states, cache, cross_queries)
             return logits.float()
 
