@@ -130,8 +130,7 @@ class StreamingPipeline:
                     if reconnect is not None and reconnect(self.options.reconnect_s):
                         # Audio time follows the wall clock: the gap is as long as the outage.
                         index = max(index, int(self.clock.now() * SAMPLE_RATE))
-                        resampler.reset()
-                        self._deliver([CaptureGap(lost_at / SAMPLE_RATE, index / SAMPLE_RATE, failure, self.clock.now())])
+                        self._mark_gap(resampler, lost_at, index, failure)
                         continue
                     self.source_failure = failure
                     break
@@ -142,13 +141,12 @@ class StreamingPipeline:
                 # Decoding was slower than real time for longer than the ring holds: its drop policy
                 # threw the oldest audio away. Skip over it and mark it, so the transcript never
                 # passes lost speech off as silence.
-                gap_start = index / SAMPLE_RATE
+                gap_start = index
                 index += round(chunk.dropped_before * SAMPLE_RATE / ring.sample_rate)
-                resampler.reset()
                 seconds = chunk.dropped_before / ring.sample_rate
                 log.warning("fell behind: %.2f s of audio dropped", seconds)
                 reason = f"fell behind: decoding was slower than real time, {seconds:.1f} s of audio dropped"
-                self._deliver([CaptureGap(gap_start, index / SAMPLE_RATE, reason, self.clock.now(), fell_behind=True)])
+                self._mark_gap(resampler, gap_start, index, reason, fell_behind=True)
             samples = resampler.process(chunk.samples)
             self.input_level_db = level_db(chunk.samples)
             began = self.clock.now()
@@ -158,6 +156,14 @@ class StreamingPipeline:
             # With the ring's size, this bounds the lag: unread audio never exceeds the ring.
             self.longest_iteration = max(self.longest_iteration, self.clock.now() - began)
         self._deliver(core.finish())
+
+    def _mark_gap(self, resampler: StreamResampler, start: int, end: int, reason: str,
+                  fell_behind: bool = False) -> None:
+        """Audio between two 16 kHz indices never reached the worker (device lost, or dropped by the
+        ring): the resampler starts afresh after it, and the transcript and journal mark it."""
+        resampler.reset()
+        self._deliver([CaptureGap(start / SAMPLE_RATE, end / SAMPLE_RATE, reason, self.clock.now(),
+                                  fell_behind=fell_behind)])
 
     def _deliver(self, events: list) -> None:
         for event in events:
