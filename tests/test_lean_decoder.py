@@ -109,3 +109,24 @@ def test_the_memo_projects_a_window_once_and_a_new_window_again(runtime, states)
     assert memo.projections(runtime.model, other) is not first
     memo.clear()
     assert memo.projections(runtime.model, other) is not first
+
+
+def test_q_k_v_stay_views_of_the_fused_weight_after_the_model_is_moved():
+    from livecaption.asr.lean_decoder import tie_fused_projections
+    from livecaption.asr.whisper import WhisperRecognizer
+
+    model = WhisperRecognizer("tiny.en", "cpu", "fp32", verify_precision=False).runtime.model
+
+    def shares_storage(attention) -> bool:
+        fused = attention.qkv_proj.weight
+        return all(part.weight.untyped_storage().data_ptr() == fused.untyped_storage().data_ptr()
+                   for part in (attention.q_proj, attention.k_proj, attention.v_proj))
+
+    attention = model.model.decoder.layers[0].self_attn
+    assert shares_storage(attention)  # as loaded: nothing stored twice
+    model.to(torch.float64)  # what a move to the GPU does to every parameter: a copy of each
+    assert not shares_storage(attention)
+    tie_fused_projections(model)
+    assert all(shares_storage(layer.self_attn) for layer in model.model.decoder.layers)
+    d = attention.qkv_proj.in_features
+    assert torch.equal(attention.k_proj.weight, attention.qkv_proj.weight[d : 2 * d])

@@ -38,9 +38,21 @@ def fuse_self_attention_projections(model) -> None:
             zeros = torch.zeros(d, dtype=q.weight.dtype, device=q.weight.device)  # k_proj has no bias
             fused.bias.copy_(torch.cat([q.bias if q.bias is not None else zeros, zeros,
                                         v.bias if v.bias is not None else zeros]))
-        for index, part in enumerate((q, k, v)):
-            part.weight = torch.nn.Parameter(fused.weight[index * d : (index + 1) * d], requires_grad=False)
         attention.qkv_proj = fused
+    tie_fused_projections(model)
+
+
+def tie_fused_projections(model) -> None:
+    """Make q/k/v views of the fused weight again. Moving a model (``.to``) copies every parameter
+    on its own, views included: without this a model moved to the GPU would hold q/k/v twice."""
+    for layer in model.model.decoder.layers:
+        attention = layer.self_attn
+        fused = getattr(attention, "qkv_proj", None)
+        if not isinstance(fused, torch.nn.Linear):  # int8: quantized modules own packed copies
+            continue
+        d = fused.in_features
+        for index, part in enumerate((attention.q_proj, attention.k_proj, attention.v_proj)):
+            part.weight = torch.nn.Parameter(fused.weight[index * d : (index + 1) * d], requires_grad=False)
 
 
 class CrossAttentionMemo:

@@ -167,13 +167,17 @@ class WhisperRuntime:
     def _load(self, choice: DeviceChoice):
         import torch
 
+        from livecaption.asr.lean_decoder import tie_fused_projections
+
         model = self._load_weights(choice)
         if choice.is_cuda:
             if torch.cuda.is_available():  # this model's peaks start here, not at an earlier model's
                 torch.cuda.reset_peak_memory_stats(torch.device(choice.device))
                 self._session_peak = 0
             try:
-                return model.to(choice.device)
+                model = model.to(choice.device)
+                tie_fused_projections(model)
+                return model
             except torch.cuda.OutOfMemoryError:
                 del model
                 torch.cuda.empty_cache()
@@ -232,9 +236,12 @@ class WhisperRuntime:
         """Leave the GPU for good (it ran out of memory mid-stream): same weights, on the CPU in fp32."""
         import torch
 
+        from livecaption.asr.lean_decoder import tie_fused_projections
+
         self.choice = self.choice.fall_back_to_cpu(reason)
         self._cross_memo.clear()  # GPU memory, which is what ran out
         self.model = self.model.to("cpu", torch_dtype(self.choice.precision))
+        tie_fused_projections(self.model)
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
