@@ -307,13 +307,11 @@ class WhisperRuntime:
     def decoder_logits(self, tokens, encoder_states, cache, cross_queries=None):
         """Float32 logits (batch, len, vocab) for ``tokens`` continuing what ``cache`` holds;
         ``cross_queries`` (a dict) collects each layer's cross-attention queries."""
-        import torch
-
         from livecaption.asr.lean_decoder import LeanDecoder
 
-        with torch.inference_mode():
-            logits = LeanDecoder(self.model, self._cross_memo).logits(tokens.to(self.device), encoder_states, cache, cross_queries)
-            return logits.float()
+        # LeanDecoder.logits runs in inference mode itself.
+        logits = LeanDecoder(self.model, self._cross_memo).logits(tokens.to(self.device), encoder_states, cache, cross_queries)
+        return logits.float()
 
     def decode_text(self, token_ids) -> str:
         return self.tokenizer.decode([t for t in token_ids if t < self.tokens.eot])

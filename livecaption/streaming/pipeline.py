@@ -109,7 +109,7 @@ class StreamingPipeline:
                 shortfall = (needed - ring.available) / ring.sample_rate
                 self.clock.advance_to(max(self.source.next_block_time() or 0.0, self.clock.now() + shortfall))
         else:
-            ring.wait(needed, timeout=max(0.05, POLL_SECONDS))
+            ring.wait(needed, timeout=POLL_SECONDS)
 
     def _loop(self) -> None:
         core, ring = self.core, self.ring

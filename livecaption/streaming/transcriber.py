@@ -79,6 +79,11 @@ class StreamingTranscriber:
     # -- input ----------------------------------------------------------------------------
 
     @property
+    def tail(self) -> int:
+        """Samples decoded after an utterance's (or a pause's) last voiced frame: soft consonants."""
+        return SAMPLE_RATE * self.vad.options.tail_ms // 1000
+
+    @property
     def processed_index(self) -> int:
         return self.audio_start + len(self.audio)
 
@@ -107,8 +112,7 @@ class StreamingTranscriber:
     def _close_current(self, end_index: int) -> None:
         if self.current is not None:
             self.current.end = end_index
-            tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
-            self.decoded_until = end_index + tail
+            self.decoded_until = end_index + self.tail
             self.finished.append(self.current)
             self._activity.append(SpeechActivity(False, end_index / SAMPLE_RATE, self.clock.now()))
             self.current = None
@@ -144,9 +148,8 @@ class StreamingTranscriber:
         if utt is None or pause is None or not self.options.pause_commit_ms:
             return None
         start, seconds = pause
-        tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
         if (seconds * 1000 < self.options.pause_commit_ms or start <= utt.paused_at
-                or self.processed_index < start + tail or start - utt.window_start < MIN_DECODE_SECONDS * SAMPLE_RATE):
+                or self.processed_index < start + self.tail or start - utt.window_start < MIN_DECODE_SECONDS * SAMPLE_RATE):
             return None
         return start
 
@@ -281,7 +284,7 @@ class StreamingTranscriber:
         return None
 
     def _commit_at_pause(self, utt: Utterance, pause_start: int) -> CaptionUpdate:
-        end = pause_start + SAMPLE_RATE * self.vad.options.tail_ms // 1000
+        end = pause_start + self.tail
         words = self._settled_words(utt, end) or []
         # Only words that began before the pause: anything later would be read out of silence.
         words = [w for w in words if w.start < pause_start / SAMPLE_RATE]
@@ -296,8 +299,7 @@ class StreamingTranscriber:
         return self._emit(utt, newly, ended=False)
 
     def _final(self, utt: Utterance) -> CaptionUpdate:
-        tail = SAMPLE_RATE * self.vad.options.tail_ms // 1000
-        end = min(self.processed_index, (utt.end or self.processed_index) + tail)
+        end = min(self.processed_index, (utt.end or self.processed_index) + self.tail)
         words = self._settled_words(utt, end)
         newly: list[TimedWord] = []
         if words is not None:
