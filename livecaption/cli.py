@@ -106,18 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_printer(label: str):
-    """Conversion progress on stderr, one updating line."""
-    def show(done: int, total: int, what: str) -> None:
-        end = "\n" if done == total else ""
-        print(f"\rconverting {label}: {100 * done // total:3d}% ({what})".ljust(60), end=end, file=sys.stderr, flush=True)
-    return show
-
-
 def load_recognizer(args: argparse.Namespace):
     from livecaption.asr.whisper import WhisperRecognizer
+    from livecaption.progress import ConversionProgress
 
-    recognizer = WhisperRecognizer(args.model, args.device, args.precision, progress=_progress_printer(args.model))
+    recognizer = WhisperRecognizer(args.model, args.device, args.precision, progress=ConversionProgress(args.model))
     log.info("model %s on %s", args.model, recognizer.describe_device())
     return recognizer
 

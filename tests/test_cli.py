@@ -53,17 +53,6 @@ def test_several_files_into_a_folder(tmp_path):
     assert "One, two, three" in (out / "one_two_three.vtt").read_text()
 
 
-def test_first_use_converts_with_progress_into_the_cache(tmp_path):
-    proc = run_cli("transcribe", ONE_TWO_THREE, "--beam-size", "1", env={"LIVECAPTION_CACHE_DIR": str(tmp_path)})
-    assert proc.returncode == 0, proc.stderr
-    assert "converting tiny.en: 100%" in proc.stderr
-    assert (tmp_path / "models" / "tiny.en" / "model.safetensors").is_file()
-    listing = run_cli("models", env={"LIVECAPTION_CACHE_DIR": str(tmp_path)})
-    assert listing.returncode == 0
-    tiny_line = next(line for line in listing.stdout.splitlines() if line.startswith("tiny.en"))
-    assert "converted" in tiny_line and str(tmp_path / "models" / "tiny.en") in tiny_line
-
-
 def test_models_lists_both_embedded_models():
     proc = run_cli("models")
     assert proc.returncode == 0

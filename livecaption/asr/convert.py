@@ -231,7 +231,15 @@ def convert_ct2_bundle(
     special = _special_ids(tokenizer_json)
 
     ct2 = read_ct2_model(parts)
-    state = map_state_dict(ct2, progress)
+    # Writing the folder is one more step after the mapping, so "done" means the model is usable.
+    steps = {"total": 0}
+
+    def mapping_progress(done: int, total: int, what: str) -> None:
+        steps["total"] = total + 1
+        if progress:
+            progress(done, total + 1, what)
+
+    state = map_state_dict(ct2, mapping_progress)
     config = _whisper_config(ct2, special)
     multilingual = config["vocab_size"] >= 51865
 
@@ -257,6 +265,8 @@ def convert_ct2_bundle(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if progress:
+        progress(steps["total"], steps["total"], "written")
     log.info("converted %s into %s", source_label, target)
     return target
 
