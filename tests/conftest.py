@@ -1,7 +1,9 @@
 """Shared fixtures: the real speech clips in ../shared/speech and session-wide loaded models.
 
-Converted models live in the normal user cache so the (one-time) conversion is shared with
-the app; tests that exercise conversion itself point LIVECAPTION_CACHE_DIR at a temporary folder.
+Converted models live in $LIVECAPTION_CACHE_DIR, else the normal user cache (shared with the
+app). CI sets it to an empty folder, so whichever test first needs a model converts it: no test
+may rely on an earlier test having converted anything. Tests that exercise conversion itself
+point LIVECAPTION_CACHE_DIR at a temporary folder of their own.
 """
 
 from __future__ import annotations
