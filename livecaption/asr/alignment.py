@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from livecaption.asr.host import to_host
 from livecaption.asr.types import Word
 from livecaption.asr.whisper_runtime import TOKENS_PER_SECOND, WhisperRuntime
 
@@ -91,7 +92,8 @@ class WordAligner:
     def _cross_attention_logits(self, tokens: list[int], encoder_states: torch.Tensor, frames: int):
         """Raw q.k scores (heads, tokens, frames) of the alignment heads, and token probabilities."""
         cache, queries = self.runtime.new_cache(), {}
-        logits = self.runtime.decoder_logits(torch.tensor([tokens]), encoder_states, cache, cross_queries=queries)
+        ids = torch.tensor([tokens], dtype=torch.long, device=encoder_states.device)
+        logits = self.runtime.decoder_logits(ids, encoder_states, cache, cross_queries=queries)
         scores = []
         with torch.no_grad():
             for layer, head in self.heads:
@@ -145,10 +147,13 @@ class WordAligner:
         std, mean = torch.std_mean(weights, dim=-2, keepdim=True, unbiased=False)
         weights = _median_filter((weights - mean) / (std + 1e-8), 7)
         matrix = weights.mean(dim=0)[len(sot_sequence) : -1]
-        token_rows, frame_cols = dtw_path(-matrix.double().numpy())
-
+        # Each text token's probability where it was predicted (one position earlier), gathered on
+        # the device: DTW's matrix and these come to the host in one copy.
         first_text = len(sot_sequence) + 1
-        token_probs = [float(probs[first_text - 1 + i, t]) for i, t in enumerate(text_tokens)]
+        rows = torch.arange(first_text - 1, first_text - 1 + len(text_tokens), device=probs.device)
+        picked = probs[rows, torch.tensor(text_tokens, dtype=torch.long, device=probs.device)]
+        cost, token_probs = to_host(-matrix, picked)
+        token_rows, frame_cols = dtw_path(cost)
         words = self.split_words(text_tokens, language)
         boundaries = np.cumsum([0] + [len(w.tokens) for w in words])
         jumps = np.concatenate(([True], np.diff(token_rows) != 0))

@@ -12,8 +12,10 @@ import math
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from livecaption.asr.host import to_host
 from livecaption.asr.whisper_runtime import WhisperRuntime
 
 MAX_SAMPLE_TOKENS = 224  # half of Whisper's 448-token text context
@@ -51,8 +53,14 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
+
 class LogitRules:
-    """Applies suppression and timestamp rules to a batch of next-token logits in place."""
+    """Applies suppression and timestamp rules to a batch of next-token logits in place.
+
+    The rules read the tokens sampled so far from host lists the decoder keeps anyway (it chose
+    them), never from a device tensor: reading those back would be one GPU->CPU sync per row and
+    step. Index tensors live on the logits' device, made there once.
+    """
 
     def __init__(self, runtime: WhisperRuntime, request: WindowDecodeRequest, sample_begin: int):
         tok = runtime.tokens
@@ -63,32 +71,31 @@ class LogitRules:
         self.request = request
         suppress = set(runtime.generation.get("suppress_tokens") or [])
         suppress.update(t for t in (tok.transcribe, tok.translate, tok.sot, tok.sot_prev, tok.sot_lm, tok.no_speech) if t is not None)
-        self.suppress = torch.tensor(sorted(suppress), dtype=torch.long)
-        self.blank = torch.tensor(runtime.encode_text(" ") + [tok.eot], dtype=torch.long)
+        device = runtime.device
+        self.suppress = torch.tensor(sorted(suppress), dtype=torch.long, device=device)
+        self.blank = torch.tensor(runtime.encode_text(" ") + [tok.eot], dtype=torch.long, device=device)
 
-    def apply(self, logits: torch.Tensor, tokens: torch.Tensor) -> None:
-        if self.suppress.device != logits.device:  # once per decode, not a host copy per token on CUDA
-            self.suppress, self.blank = self.suppress.to(logits.device), self.blank.to(logits.device)
-        at_start = tokens.shape[1] == self.sample_begin
+    def apply(self, logits: torch.Tensor, sampled: list[list[int]]) -> None:
+        """``sampled``: per row, the tokens sampled so far (after the start sequence)."""
+        at_start = len(sampled[0]) == 0
         if self.request.suppress_blank and at_start:
             logits[:, self.blank] = -float("inf")
         logits[:, self.suppress] = -float("inf")
         if self.request.with_timestamps:
-            self._timestamp_rules(logits, tokens, at_start)
+            self._timestamp_rules(logits, sampled, at_start)
 
-    def _timestamp_rules(self, logits: torch.Tensor, tokens: torch.Tensor, at_start: bool) -> None:
+    def _timestamp_rules(self, logits: torch.Tensor, sampled: list[list[int]], at_start: bool) -> None:
         ts = self.ts_begin
         logits[:, self.no_timestamps] = -float("inf")
-        for row in range(tokens.shape[0]):
-            sampled = tokens[row, self.sample_begin:].tolist()
-            last_ts = len(sampled) >= 1 and sampled[-1] >= ts
-            penultimate_ts = len(sampled) < 2 or sampled[-2] >= ts
+        for row, tokens in enumerate(sampled):
+            last_ts = len(tokens) >= 1 and tokens[-1] >= ts
+            penultimate_ts = len(tokens) < 2 or tokens[-2] >= ts
             if last_ts:
                 if penultimate_ts:  # a pair just closed: text (or eot) must follow
                     logits[row, ts:] = -float("inf")
                 else:  # an opening timestamp: another timestamp or eot must follow
                     logits[row, : self.eot] = -float("inf")
-            stamps = [t for t in sampled if t >= ts]
+            stamps = [t for t in tokens if t >= ts]
             if stamps:
                 # Timestamps never decrease; after a closing one they must strictly increase.
                 floor = stamps[-1] if (last_ts and not penultimate_ts) else stamps[-1] + 1
@@ -102,27 +109,56 @@ class LogitRules:
         logprobs = torch.log_softmax(logits, dim=-1)
         stamp_mass = logprobs[:, ts:].logsumexp(dim=-1)
         best_text = logprobs[:, :ts].max(dim=-1).values
-        logits[stamp_mass > best_text, :ts] = -float("inf")
+        # masked_fill, not logits[mask, :ts] = ...: boolean indexing asks the host for the mask's size.
+        logits[:, :ts].masked_fill_((stamp_mass > best_text).unsqueeze(1), -float("inf"))
 
 
 class WindowDecoder:
-    """Runs one decode over an encoded window."""
+    """Runs one decode over an encoded window.
+
+    Every tensor it makes is made on the model's device, and each decoder step brings what it
+    needs to the host in one copy (``to_host``): the chosen token(s) and their log-probability.
+    """
 
     def __init__(self, runtime: WhisperRuntime, seed: int = 0):
         self.runtime = runtime
-        # Sampling (temperature fallback) draws from a seeded generator: same audio, same text.
-        self.generator = torch.Generator().manual_seed(seed)
+        # Sampling (temperature fallback) draws from a seeded generator: same audio, same text. It
+        # lives on the model's device (multinomial refuses a CPU generator for CUDA probabilities),
+        # and is made again, from the seed, when the model moves.
+        self._seed = seed
+        self._generator: torch.Generator | None = None
+
+    def reseed(self, seed: int = 0) -> None:
+        self._seed, self._generator = seed, None
+
+    @property
+    def generator(self) -> torch.Generator:
+        device = torch.device(self.runtime.device)
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device).manual_seed(self._seed)
+        return self._generator
+
+    def _tokens(self, rows: list[list[int]]) -> torch.Tensor:
+        return torch.tensor(rows, dtype=torch.long, device=self.runtime.device)
 
     @torch.inference_mode()  # logits are inference tensors, edited in place by the rules
     def detect_language(self, encoder_states: torch.Tensor) -> tuple[str, dict[str, float]]:
         tok = self.runtime.tokens
         if not tok.languages:
             return "en", {"en": 1.0}
-        logits = self.runtime.decoder_logits(torch.tensor([[tok.sot]]), encoder_states, self.runtime.new_cache())[0, -1]
+        logits = self.runtime.decoder_logits(self._tokens([[tok.sot]]), encoder_states, self.runtime.new_cache())[0, -1]
         codes = list(tok.languages)
-        probs = torch.softmax(logits[[tok.languages[c] for c in codes]], dim=-1).tolist()
+        ids = torch.tensor([tok.languages[c] for c in codes], dtype=torch.long, device=logits.device)
+        probs = to_host(torch.softmax(logits[ids], dim=-1)).tolist()
         ranked = dict(sorted(zip(codes, probs), key=lambda kv: -kv[1]))
         return next(iter(ranked)), ranked
+
+    def _no_speech(self, sot_logits: torch.Tensor) -> torch.Tensor:
+        """P(<|nospeech|>) per row of (rows, vocab) logits, left on the device (zeros without the token)."""
+        no_speech = self.runtime.tokens.no_speech
+        if no_speech is None:
+            return torch.zeros(sot_logits.shape[0], device=sot_logits.device)
+        return torch.softmax(sot_logits, dim=-1)[:, no_speech]
 
     @torch.inference_mode()  # logits are inference tensors, edited in place by the rules
     def decode(self, encoder_states: torch.Tensor, request: WindowDecodeRequest) -> WindowDecodeResult:
@@ -134,15 +170,16 @@ class WindowDecoder:
         max_tokens = min(request.max_new_tokens, MAX_SAMPLE_TOKENS, 448 - sample_begin)
 
         cache = self.runtime.new_cache()
-        tokens = torch.tensor([initial] * beams, dtype=torch.long)
         states = encoder_states.expand(beams, -1, -1)
-        logits = self.runtime.decoder_logits(tokens, states, cache)
-        no_speech_prob = self._no_speech_prob(logits[0, sot_index])
+        logits = self.runtime.decoder_logits(self._tokens([initial] * beams), states, cache)
+        no_speech = self._no_speech(logits[:1, sot_index])  # travels with the first step's copy
         logits = logits[:, -1]
         if beams == 1:
-            sampled, sum_logprob = self._greedy(logits, tokens, states, cache, rules, request.temperature, max_tokens)
+            sampled, sum_logprob, no_speech_prob = self._greedy(logits, states, cache, rules, request.temperature,
+                                                                max_tokens, no_speech)
         else:
-            sampled, sum_logprob = self._beam(logits, tokens, states, cache, rules, request, max_tokens)
+            sampled, sum_logprob, no_speech_prob = self._beam(logits, initial, states, cache, rules, request,
+                                                              max_tokens, no_speech)
         return self._result(sampled, sum_logprob, no_speech_prob, request.temperature)
 
     @torch.inference_mode()  # logits are inference tensors, edited in place by the rules
@@ -154,31 +191,41 @@ class WindowDecoder:
         initial = list(request.sot_sequence)
         rules = LogitRules(self.runtime, request, len(initial))
         cache = self.runtime.new_cache()
-        tokens = torch.tensor([initial] * batch, dtype=torch.long)
-        logits = self.runtime.decoder_logits(tokens, encoder_states, cache)
-        no_speech = [self._no_speech_prob(logits[row, 0]) for row in range(batch)]
+        logits = self.runtime.decoder_logits(self._tokens([initial] * batch), encoder_states, cache)
+        no_speech = self._no_speech(logits[:, 0])
         logits = logits[:, -1]
         sampled: list[list[int]] = [[] for _ in range(batch)]
+        # What each row was fed after the start sequence; a finished row keeps stepping on
+        # <|endoftext|> (ignored), so the rules see the same history as the device does.
+        fed: list[list[int]] = [[] for _ in range(batch)]
         sums = [0.0] * batch
         done = [False] * batch
+        finished = torch.zeros(batch, dtype=torch.bool, device=logits.device)
+        no_speech_probs = None
         for _ in range(min(request.max_new_tokens, MAX_SAMPLE_TOKENS)):
-            rules.apply(logits, tokens)
+            rules.apply(logits, fed)
             logprobs = torch.log_softmax(logits, dim=-1)
-            chosen = logits.argmax(dim=-1)
+            chosen = logits.argmax(dim=-1).masked_fill(finished, eot)
+            picked = logprobs.gather(1, chosen.unsqueeze(1)).squeeze(1)
+            if no_speech_probs is None:
+                chosen_h, picked_h, no_speech_probs = to_host(chosen, picked, no_speech)
+            else:
+                chosen_h, picked_h = to_host(chosen, picked)
             for row in range(batch):
-                token = int(chosen[row])
+                token = int(chosen_h[row])
+                fed[row].append(token)
                 if done[row] or token == eot:
                     done[row] = True
-                    chosen[row] = eot  # a finished window keeps stepping on <|endoftext|>, ignored
                     continue
                 sampled[row].append(token)
-                sums[row] += float(logprobs[row, token])
+                sums[row] += float(picked_h[row])
             if all(done):
                 break
-            step = chosen.unsqueeze(1)
-            tokens = torch.cat([tokens, step], dim=1)
-            logits = self.runtime.decoder_logits(step, encoder_states, cache)[:, -1]
-        return [self._result(sampled[row], sums[row], no_speech[row], 0.0) for row in range(batch)]
+            finished = chosen == eot
+            logits = self.runtime.decoder_logits(chosen.unsqueeze(1), encoder_states, cache)[:, -1]
+        if no_speech_probs is None:  # no step was allowed
+            no_speech_probs = to_host(no_speech)
+        return [self._result(sampled[row], sums[row], float(no_speech_probs[row]), 0.0) for row in range(batch)]
 
     def _result(self, sampled: list[int], sum_logprob: float, no_speech_prob: float,
                 temperature: float) -> WindowDecodeResult:
@@ -194,50 +241,59 @@ class WindowDecoder:
             non_finite=not (math.isfinite(sum_logprob) and math.isfinite(no_speech_prob)),
         )
 
-    def _no_speech_prob(self, sot_logits: torch.Tensor) -> float:
-        no_speech = self.runtime.tokens.no_speech
-        if no_speech is None:
-            return 0.0
-        return float(torch.softmax(sot_logits, dim=-1)[no_speech])
-
-    def _greedy(self, logits, tokens, states, cache, rules, temperature, max_tokens):
+    def _greedy(self, logits, states, cache, rules, temperature, max_tokens, no_speech):
         eot = self.runtime.tokens.eot
         sampled: list[int] = []
         sum_logprob = 0.0
+        no_speech_prob = None
         for _ in range(max_tokens):
-            rules.apply(logits, tokens)
+            rules.apply(logits, [sampled])
             logprobs = torch.log_softmax(logits, dim=-1)
             if temperature > 0:
                 probs = torch.softmax(logits[0] / temperature, dim=-1)
-                next_token = int(torch.multinomial(probs, 1, generator=self.generator)[0])
+                chosen = torch.multinomial(probs, 1, generator=self.generator)
             else:
-                next_token = int(logits[0].argmax())
+                chosen = logits[0].argmax().reshape(1)
+            picked = logprobs[0, chosen]
+            if no_speech_prob is None:
+                token, logprob, first = to_host(chosen, picked, no_speech)
+                no_speech_prob = float(first[0])
+            else:
+                token, logprob = to_host(chosen, picked)
+            next_token = int(token[0])
             if next_token == eot:
                 break
-            sum_logprob += float(logprobs[0, next_token])
+            sum_logprob += float(logprob[0])
             sampled.append(next_token)
-            step = torch.tensor([[next_token]])
-            tokens = torch.cat([tokens, step], dim=1)
-            logits = self.runtime.decoder_logits(step, states, cache)[:, -1]
-        return sampled, sum_logprob
+            logits = self.runtime.decoder_logits(chosen.view(1, 1), states, cache)[:, -1]
+        if no_speech_prob is None:  # no step was allowed
+            no_speech_prob = float(to_host(no_speech)[0])
+        return sampled, sum_logprob, no_speech_prob
 
-    def _beam(self, logits, tokens, states, cache, rules, request, max_tokens):
+    def _beam(self, logits, initial, states, cache, rules, request, max_tokens, no_speech):
         eot = self.runtime.tokens.eot
         beams = request.beam_size
-        sample_begin = tokens.shape[1]
+        sample_begin = len(initial)
         wanted_finished = max(1, round(beams * request.patience))
-        sum_logprobs = torch.zeros(beams)
+        # The beams' token sequences and scores live on the host: each step brings the top
+        # candidates over in one copy and everything else is decided here.
+        seqs: list[tuple[int, ...]] = [tuple(initial)] * beams
+        scores = [0.0] * beams
         finished: dict[tuple[int, ...], float] = {}
+        no_speech_prob = None
         for _ in range(max_tokens):
-            rules.apply(logits, tokens)
-            logprobs = torch.log_softmax(logits, dim=-1)
-            top_lp, top_tok = logprobs.topk(beams + 1, dim=-1)
+            rules.apply(logits, [list(seq[sample_begin:]) for seq in seqs])
+            top_lp, top_tok = torch.log_softmax(logits, dim=-1).topk(beams + 1, dim=-1)
+            if no_speech_prob is None:
+                top_lp, top_tok, first = to_host(top_lp, top_tok, no_speech)
+                no_speech_prob = float(first[0])
+            else:
+                top_lp, top_tok = to_host(top_lp, top_tok)
             candidates: dict[tuple[int, ...], tuple[float, int]] = {}
-            for row in range(tokens.shape[0]):
-                prefix = tuple(tokens[row].tolist())
+            for row, prefix in enumerate(seqs):
                 for lp, tok in zip(top_lp[row].tolist(), top_tok[row].tolist()):
                     seq = prefix + (tok,)
-                    score = float(sum_logprobs[row]) + lp
+                    score = scores[row] + lp
                     if seq not in candidates or candidates[seq][0] < score:
                         candidates[seq] = (score, row)
             kept_seqs, kept_scores, sources = [], [], []
@@ -253,17 +309,20 @@ class WindowDecoder:
                     break
             if len(finished) >= wanted_finished or not kept_seqs:
                 break
-            cache.reorder_cache(torch.tensor(sources, device=states.device))
-            tokens = torch.tensor(kept_seqs, dtype=torch.long)
-            sum_logprobs = torch.tensor(kept_scores)
-            logits = self.runtime.decoder_logits(tokens[:, -1:], states[: len(kept_seqs)], cache)[:, -1]
+            cache.reorder_cache(torch.tensor(sources, dtype=torch.long, device=states.device))
+            # Live scores are held in float32, as the log-probabilities themselves are.
+            seqs, scores = kept_seqs, np.asarray(kept_scores, dtype=np.float32).tolist()
+            step = self._tokens([[seq[-1]] for seq in seqs])
+            logits = self.runtime.decoder_logits(step, states[: len(seqs)], cache)[:, -1]
+        if no_speech_prob is None:  # no step was allowed
+            no_speech_prob = float(to_host(no_speech)[0])
         if not finished:  # ran out of length: take the live beams as they are
-            for row in range(tokens.shape[0]):
-                finished[tuple(tokens[row, sample_begin:].tolist())] = float(sum_logprobs[row])
+            for seq, score in zip(seqs, scores):
+                finished[seq[sample_begin:]] = score
 
         def ranked(item):
             seq, score = item
             return score / max(1, len(seq) + 1) ** request.length_penalty
 
         best, score = max(finished.items(), key=ranked)
-        return list(best), score
+        return list(best), score, no_speech_prob
