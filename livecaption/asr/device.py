@@ -49,16 +49,48 @@ def torch_dtype(precision: str):
     return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.float32}[precision]
 
 
-def _cuda_state() -> tuple[bool, int, bool]:
-    """(available, device count, bf16 supported) without failing where torch lacks CUDA."""
+def _cuda_state() -> tuple[bool, int]:
+    """(available, device count) without failing where torch lacks CUDA."""
     import torch
 
     try:
         if not torch.cuda.is_available():
-            return False, 0, False
-        return True, torch.cuda.device_count(), bool(torch.cuda.is_bf16_supported())
+            return False, 0
+        return True, torch.cuda.device_count()
     except (RuntimeError, AssertionError):  # a broken driver reads as "no CUDA"
-        return False, 0, False
+        return False, 0
+
+
+BF16_MIN_CAPABILITY = (8, 0)  # Ampere: the first GPUs with bf16 arithmetic of their own
+
+
+def bf16_supported(device: str) -> bool:
+    """Whether ``device`` (cuda:N) computes in bf16 natively.
+
+    Not ``torch.cuda.is_bf16_supported()``: it counts emulation (so says yes on T4, V100 and RTX 20xx,
+    where bf16 runs slower than fp32) and asks the current device, not the one chosen.
+    """
+    import torch
+
+    try:
+        return tuple(torch.cuda.get_device_capability(torch.device(device))) >= BF16_MIN_CAPABILITY
+    except (RuntimeError, AssertionError, ValueError):
+        return False
+
+
+# How CUDA allocation failures read when they do not arrive as torch.cuda.OutOfMemoryError: context
+# creation (the first call that touches a device) and cuBLAS/cuDNN workspaces raise RuntimeError.
+_OOM_MARKERS = ("out of memory", "CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED",
+                "CUDA_ERROR_OUT_OF_MEMORY", "cudaErrorMemoryAllocation")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` means the GPU had no memory left, whatever type it came as."""
+    import torch
+
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and any(marker in str(exc) for marker in _OOM_MARKERS)
 
 
 def resolve_device(device: str = "auto", precision: str = "auto") -> DeviceChoice:
@@ -80,25 +112,29 @@ def resolve_device(device: str = "auto", precision: str = "auto") -> DeviceChoic
     if kind == "cpu" or (kind == "auto" and precision == "int8"):
         return DeviceChoice("cpu", "fp32" if precision == "auto" else precision)
 
-    available, count, bf16_ok = _cuda_state()
+    available, count = _cuda_state()
     wanted = DeviceChoice(f"cuda:{index}", "fp16" if precision == "auto" else precision)
     if not available:
         return wanted.fall_back_to_cpu("CUDA unavailable")
     if index >= count:
         raise UserError(f"device cuda:{index} does not exist; this machine has {count} CUDA device(s)")
-    if wanted.precision == "bf16" and not bf16_ok:
+    if wanted.precision == "bf16" and not bf16_supported(wanted.device):
         log.warning("this GPU has no bf16 support; using fp16 instead")
         return replace(wanted, precision="fp16", fallback="no bf16 on this GPU")
     return wanted
 
 
 def supported_precisions(choice_device: str) -> dict[str, str | None]:
-    """Each precision mapped to None if it runs on ``choice_device``, else the reason it does not."""
+    """Each precision mapped to None if it runs on ``choice_device``, else the reason it does not.
+    Asks the driver: call it off the GUI thread (ui/engine.py does)."""
     reasons: dict[str, str | None] = {p: None for p in PRECISIONS}
+    if choice_device == "auto":
+        choice_device = auto_device()
     if choice_device.startswith("cuda"):
+        device = choice_device if ":" in choice_device else "cuda:0"
         reasons["int8"] = "int8 dynamic quantization runs on the CPU only"
-        if not _cuda_state()[2]:
-            reasons["bf16"] = "this GPU has no bf16 support"
+        if not bf16_supported(device):
+            reasons["bf16"] = "this GPU has no bf16 arithmetic (compute capability below 8.0)"
     return reasons
 
 

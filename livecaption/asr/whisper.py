@@ -17,7 +17,7 @@ import torch
 
 from livecaption.asr.alignment import WordAligner
 from livecaption.asr.decoding import MAX_SAMPLE_TOKENS, WindowDecodeRequest, WindowDecodeResult, WindowDecoder
-from livecaption.asr.device import DeviceChoice, resolve_device
+from livecaption.asr.device import DeviceChoice, is_out_of_memory, resolve_device
 from livecaption.asr.models import DEFAULT_MODEL, ProgressCallback, resolve_model
 from livecaption.asr.types import Segment, TranscribeOptions, Transcription, Word
 from livecaption.asr.whisper_runtime import (
@@ -27,6 +27,7 @@ from livecaption.asr.whisper_runtime import (
     N_FRAMES,
     SAMPLE_RATE,
     WhisperRuntime,
+    release_cuda_memory,
 )
 from livecaption.asr.precision_monitor import PrecisionMonitor, check_clip_path, start_check_reason
 from livecaption.audio.decode import decode_audio
@@ -102,17 +103,20 @@ class WhisperRecognizer:
         for _ in range(2):  # each fallback happens at most once: to the CPU, to fp32
             try:
                 return self._transcribe(audio, options, on_progress)
-            except torch.cuda.OutOfMemoryError:
-                if not self.choice.is_cuda:
-                    raise
-                # The GPU is full (another app, a longer utterance): finish this audio on the CPU and
-                # stay there, rather than fail or drop it. The choice now reports the fallback.
-                self.runtime.move_to_cpu("CUDA out of memory during decoding")
             except PrecisionFailure as failure:
                 # The reduced precision produced NaN/inf or kept looping: redo this audio in fp32
                 # and stay there. The choice now reports why.
-                self.runtime.switch_to_fp32(str(failure))
-                self.monitor.reset()
+                fallback, reason = self.runtime.switch_to_fp32, str(failure)
+            except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, or cuBLAS/context OOMs
+                if not (self.choice.is_cuda and is_out_of_memory(exc)):
+                    raise
+                # The GPU is full (another app, a longer utterance): finish this audio on the CPU and
+                # stay there, rather than fail or drop it. The choice now reports the fallback.
+                fallback, reason = self.runtime.move_to_cpu, "CUDA out of memory during decoding"
+            # Here, past the except block, the exception and the frames of the failed decode (with
+            # its GPU tensors) are gone: the fallback can give that memory back.
+            fallback(reason)
+            self.monitor.reset()
         return self._transcribe(audio, options, on_progress)
 
     def verify_precision(self) -> str | None:
@@ -129,6 +133,9 @@ class WhisperRecognizer:
         if reason is not None:
             self.runtime.switch_to_fp32(reason)
         release_memory()  # the fp32 copy used for the comparison
+        # Both models were on the device during the check: the peaks reported from here on are this
+        # model's alone (otherwise every per-decode and session peak would count fp16 + fp32).
+        self.runtime.reset_peaks()
         return reason
 
     def _check_decode(self, runtime: WhisperRuntime, audio: np.ndarray, sot: tuple[int, ...]) -> WindowDecodeResult:
@@ -142,7 +149,7 @@ class WhisperRecognizer:
     @torch.inference_mode()
     def _transcribe(self, audio, options, on_progress) -> Transcription:
         self.check_options(options)
-        self.decoder.generator.manual_seed(0)
+        self.decoder.reseed(0)
         duration = len(audio) / SAMPLE_RATE
         content_frames = len(audio) // HOP_LENGTH
         if options.batched:
@@ -354,8 +361,4 @@ def _monotonic(segments: list[Segment], floor: float, duration: float) -> list[S
 
 def release_memory() -> None:
     """Give cached accelerator memory back after a model is dropped (model/precision switch)."""
-    import gc
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    release_cuda_memory()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livecaption.asr.device import DeviceChoice, torch_dtype
+from livecaption.asr.device import DeviceChoice, is_out_of_memory, torch_dtype
 from livecaption.asr.models import ResolvedModel, check_model_folder
 from livecaption.errors import ModelError
 
@@ -81,6 +81,18 @@ def _special_tokens(tokenizer, multilingual: bool) -> SpecialTokens:
         translate=tid("<|translate|>"),
         languages=languages,
     )
+
+
+def release_cuda_memory() -> None:
+    """Hand the memory of dropped tensors back to the driver (collected first: a reference cycle
+    can hold GPU tensors until the collector runs)."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _quiet_transformers() -> None:
@@ -170,20 +182,26 @@ class WhisperRuntime:
         from livecaption.asr.lean_decoder import tie_fused_projections
 
         model = self._load_weights(choice)
-        if choice.is_cuda:
+        if not choice.is_cuda:
+            return model
+        try:
             if torch.cuda.is_available():  # this model's peaks start here, not at an earlier model's
+                # Inside the try: the first call that touches a device creates its context, which
+                # can itself fail for want of memory (as a RuntimeError).
                 torch.cuda.reset_peak_memory_stats(torch.device(choice.device))
                 self._session_peak = 0
-            try:
-                model = model.to(choice.device)
-                tie_fused_projections(model)
-                return model
-            except torch.cuda.OutOfMemoryError:
-                del model
-                torch.cuda.empty_cache()
-                self.choice = choice.fall_back_to_cpu("CUDA out of memory while loading the model")
-                return self._load_weights(self.choice)
-        return model
+            model = model.to(choice.device)
+            tie_fused_projections(model)
+            return model
+        except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is one
+            if not is_out_of_memory(exc):
+                raise
+        # Out of the except block: its traceback held the frames of the failed move, and with them
+        # the half-moved model, so nothing could be freed inside it.
+        del model
+        release_cuda_memory()
+        self.choice = choice.fall_back_to_cpu("CUDA out of memory while loading the model")
+        return self._load_weights(self.choice)
 
     def _cuda_index(self) -> int | None:
         import torch
@@ -199,6 +217,16 @@ class WhisperRuntime:
         index = self._cuda_index()
         if index is not None:
             self._session_peak = max(self._session_peak, int(torch.cuda.max_memory_allocated(index)))
+            torch.cuda.reset_peak_memory_stats(index)
+
+    def reset_peaks(self) -> None:
+        """Forget the peaks so far (CUDA): the session's peak starts now. Called after the precision
+        start check, whose fp32 reference model shared the device with this one for a while."""
+        import torch
+
+        self._session_peak = 0
+        index = self._cuda_index()
+        if index is not None:
             torch.cuda.reset_peak_memory_stats(index)
 
     def memory_stats(self) -> dict[str, int]:
@@ -222,28 +250,27 @@ class WhisperRuntime:
         """Reload the weights in fp32 on the same device (a reduced precision proved unreliable)."""
         import dataclasses
 
-        import torch
-
         self.model = None  # free the reduced copy before loading the full one
         self._cross_memo.clear()
-        if self.choice.is_cuda and torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        if self.choice.is_cuda:
+            release_cuda_memory()
         self.choice = dataclasses.replace(self.choice, precision="fp32", fallback=reason)
         log.warning("%s; continuing in fp32", reason)
         self.model = self._load(self.choice)
 
     def move_to_cpu(self, reason: str) -> None:
-        """Leave the GPU for good (it ran out of memory mid-stream): same weights, on the CPU in fp32."""
-        import torch
+        """Leave the GPU for good (it ran out of memory mid-stream): same weights, on the CPU in fp32.
 
+        Call it outside the ``except`` block that caught the error: that traceback's frames hold the
+        failed decode's GPU tensors, which would stay allocated however often the cache is emptied.
+        """
         from livecaption.asr.lean_decoder import tie_fused_projections
 
         self.choice = self.choice.fall_back_to_cpu(reason)
         self._cross_memo.clear()  # GPU memory, which is what ran out
         self.model = self.model.to("cpu", torch_dtype(self.choice.precision))
         tie_fused_projections(self.model)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        release_cuda_memory()
 
     # -- features -----------------------------------------------------------------------
 
@@ -254,7 +281,7 @@ class WhisperRuntime:
         samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
         if pad_samples:
             samples = torch.nn.functional.pad(samples, (0, pad_samples))
-        window = torch.hann_window(N_FFT)
+        window = torch.hann_window(N_FFT, device="cpu")  # features are made on the CPU, then moved
         stft = torch.stft(samples, N_FFT, HOP_LENGTH, window=window, return_complex=True)
         power = stft[..., :-1].abs() ** 2
         mel = self.mel_filters @ power
