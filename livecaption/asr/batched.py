@@ -18,7 +18,8 @@ import torch
 
 from livecaption.asr.types import Segment, TranscribeOptions
 from livecaption.asr.whisper import _monotonic  # whisper imports this module lazily: no cycle
-from livecaption.asr.whisper_runtime import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
+from livecaption.asr.device import is_out_of_memory
+from livecaption.asr.whisper_runtime import HOP_LENGTH, N_FRAMES, SAMPLE_RATE, release_cuda_memory
 from livecaption.audio.vad import SpeechEnd, SpeechStart, VadGate
 from livecaption.streaming.options import VadOptions
 from livecaption.sysinfo import available_memory_bytes
@@ -27,9 +28,22 @@ log = logging.getLogger("livecaption")
 
 MAX_WINDOW_S = 30.0
 MAX_BATCH = 16
-# Memory one window of a batch needs while encoding and decoding, per encoder width unit (measured
-# on tiny.en, d_model 384: ~60 MB of activations, mostly the encoder's 1500x1500 attention).
+# Activations one window of a batch needs while encoding, per encoder width unit at 4 bytes an
+# element (measured on tiny.en fp32 on the CPU, d_model 384: ~60 MB, mostly the encoder's 1500x1500
+# attention). Half-precision elements take half that.
 BYTES_PER_WINDOW_PER_DIM = 160 * 1024
+ENCODER_POSITIONS = 1500
+
+
+def window_bytes(config: dict, element_size: int) -> int:
+    """Memory one more window of a batch takes: encoder activations, its encoder states, and the
+    cross-attention keys and values every decoder layer keeps for it (which grow with the model's
+    depth: 240 MB a window for large-v3 in fp16, where tiny.en needs 18 MB in fp32)."""
+    d_model = int(config["d_model"])
+    activations = BYTES_PER_WINDOW_PER_DIM * d_model * element_size // 4
+    states = ENCODER_POSITIONS * d_model * element_size
+    cross = 2 * int(config.get("decoder_layers", 4)) * ENCODER_POSITIONS * d_model * element_size
+    return activations + states + cross
 
 
 def speech_windows(audio: np.ndarray, max_window_s: float = MAX_WINDOW_S) -> list[tuple[int, int]]:
@@ -56,13 +70,42 @@ def speech_windows(audio: np.ndarray, max_window_s: float = MAX_WINDOW_S) -> lis
 
 
 def batch_size_for(runtime) -> int:
-    """Windows per batch from the memory free on the model's device."""
-    per_window = BYTES_PER_WINDOW_PER_DIM * int(runtime.config["d_model"])
+    """Windows per batch from the memory free on the model's device (a first guess: a batch that
+    still does not fit is halved, see ``transcribe_batched``)."""
+    element_size = torch.empty((), dtype=runtime.dtype, device="cpu").element_size()
+    per_window = window_bytes(runtime.config, element_size)
     if runtime.choice.is_cuda and torch.cuda.is_available():
         free, _ = torch.cuda.mem_get_info(torch.device(runtime.choice.device))
     else:
         free = available_memory_bytes() or per_window
     return max(1, min(MAX_BATCH, int(free * 0.5) // per_window))
+
+
+def _encode_and_decode(recognizer, audio: np.ndarray, group, options: TranscribeOptions, language):
+    """Encoder states of ``group``'s windows, the language, the start sequence and the batched
+    greedy results (None per window for beam search)."""
+    runtime = recognizer.runtime
+    mels = []
+    for begin, end in group:
+        mel = runtime.log_mel(audio[begin:end])[:, :N_FRAMES]
+        mels.append(torch.nn.functional.pad(mel, (0, N_FRAMES - mel.shape[1])))
+    states = runtime.encode_batch(torch.stack(mels))
+    if language is None:
+        language, _ = recognizer.decoder.detect_language(states[:1])
+    sot = recognizer._sot_sequence(language, options)
+    request = recognizer.decode_request(states, sot, (), 0.0, options)
+    results = recognizer.decoder.decode_batch(states, request) if options.beam_size == 1 else [None] * len(group)
+    return states, language, sot, results
+
+
+def _batch_that_fits(recognizer, audio, group, options, language):
+    """``_encode_and_decode`` of ``group``, or None when the device ran out of memory for it."""
+    try:
+        return _encode_and_decode(recognizer, audio, group, options, language)
+    except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, or an allocation failure in cuBLAS
+        if len(group) == 1 or not (recognizer.runtime.choice.is_cuda and is_out_of_memory(exc)):
+            raise  # one window that does not fit: the recognizer's own fallback decides
+    return None
 
 
 def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions, batch_size: int | None = None
@@ -75,18 +118,18 @@ def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions
     found: list[Segment] = []
     log.info("batched: %d windows, %d per batch", len(queue), size)
     while queue:
-        group, queue = queue[:size], queue[size:]
+        group = queue[:size]
+        done = _batch_that_fits(recognizer, audio, group, options, language)
+        if done is None:
+            # Too big a batch for the memory free now: half as many windows, same device. Past the
+            # except block, so the failed batch's tensors are gone and their memory can go back.
+            release_cuda_memory()
+            size = max(1, size // 2)
+            log.warning("batched: out of GPU memory; %d windows per batch from now on", size)
+            continue
+        queue = queue[size:]
+        states, language, sot, results = done
         sizes = [(end - begin) // HOP_LENGTH for begin, end in group]
-        mels = []
-        for begin, end in group:
-            mel = runtime.log_mel(audio[begin:end])[:, :N_FRAMES]
-            mels.append(torch.nn.functional.pad(mel, (0, N_FRAMES - mel.shape[1])))
-        states = runtime.encode_batch(torch.stack(mels))
-        if language is None:
-            language, _ = recognizer.decoder.detect_language(states[:1])
-        sot = recognizer._sot_sequence(language, options)
-        request = recognizer.decode_request(states, sot, (), 0.0, options)
-        results = recognizer.decoder.decode_batch(states, request) if options.beam_size == 1 else [None] * len(group)
         for row, ((begin, end), frames) in enumerate(zip(group, sizes)):
             window_states = states[row : row + 1]
             result = results[row]
