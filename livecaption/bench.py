@@ -183,7 +183,14 @@ def run_bench(args: argparse.Namespace) -> int:
             for device, compute_type, label in kinds:
                 add(f"faster-whisper {device}", label,
                     *bench_faster_whisper(folder, device, compute_type, audio, options, args.repeat))
-    for precision in precisions:
+    # A precision the device cannot run (int8 on CUDA) is left out with a note, not an abort halfway
+    # through the table; the default list names int8 for the CPU's sake.
+    from livecaption.asr.device import supported_precisions
+
+    unsupported = supported_precisions(args.device)
+    for precision in [p for p in precisions if unsupported.get(p)]:
+        print(f"  livecaption {args.device} {precision}: skipped ({unsupported[precision]})", file=sys.stderr)
+    for precision in [p for p in precisions if not unsupported.get(p)]:
         engine = f"livecaption {args.device}"
         add(engine, precision, *bench_livecaption(args.model, args.device, precision, audio, options, args.repeat))
         if args.batched:
