@@ -39,7 +39,9 @@ def best_cut(committed: list[TimedWord], hypothesis: list[TimedWord]) -> int:
     (a revised word, or committed words the new decode left out) are settled by time: the
     first new word should start where the committed words ended.
     """
-    if not committed:
+    if not committed or not hypothesis:
+        # Nothing to re-state, or nothing said: a decode can come back empty (silence after a
+        # pause, a rejected loop) while words of the window are already committed.
         return 0
     keys_c, keys_h = [_key(w) for w in committed], [_key(w) for w in hypothesis]
     previous = list(range(len(keys_h) + 1))  # row for the empty committed prefix
