@@ -1,21 +1,19 @@
-"""Transcript formats (TXT, SRT, VTT, JSON) and a safe way to write them to disk.
+"""Transcript formats (TXT, SRT, VTT, JSON), and the names every caller writes them with.
 
-Writing never clobbers: an existing file is kept unless the caller passes ``force``, and the
-new content goes to a temporary file in the same folder that is renamed into place, so a full
-disk or a crash leaves either the old file or the complete new one. Files are created
-readable by the user only, because transcripts of meetings are private.
+Writing goes through ``livecaption.outputs``: never over an existing file without ``force``,
+never over a file the command reads, exclusive when two writers race, atomic, and readable by
+the user only, because transcripts of meetings are private.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from livecaption.asr.types import Transcription
-from livecaption.errors import OutputError, UserError
+from livecaption.errors import UserError
+from livecaption.outputs import check_output, write_exclusive
 
 FORMATS = ("txt", "srt", "vtt", "json")
 
@@ -80,38 +78,11 @@ def render(result: Transcription, fmt: str) -> str:
     return EXPORTERS[fmt](result)
 
 
-def check_writable(path: Path, force: bool) -> None:
-    """Fail before any work if ``path`` cannot be written or would overwrite a file."""
-    if path.is_dir():
-        raise OutputError(f"{path}: is a directory; give a file name")
-    if path.exists() and not force:
-        raise OutputError(f"{path}: already exists; pass --force to overwrite it")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"{path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"{path}: folder {parent} is not writable")
+def check_writable(path: Path, force: bool, reads: Iterable[str | Path] = ()) -> None:
+    """Fail before any work if ``path`` cannot be written, would overwrite a file, or is an input."""
+    check_output(path, force, reads)
 
 
-def write_text_atomic(path: Path, text: str, force: bool = False) -> None:
-    """Write ``text`` to ``path`` via a same-folder temporary file and an atomic rename."""
-    check_writable(path, force)
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)  # created 0600
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if not force and path.exists():  # appeared while we were writing
-            raise OutputError(f"{path}: already exists; pass --force to overwrite it")
-        os.replace(tmp, path)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
+def write_text_atomic(path: Path, text: str, force: bool = False, reads: Iterable[str | Path] = ()) -> None:
+    """Write ``text`` to ``path`` through the one exclusive, atomic writer (``livecaption.outputs``)."""
+    write_exclusive(path, text, force=force, reads=reads)
