@@ -4,14 +4,21 @@ One JSON-lines file per live session, readable by the user only (0600), in the u
 folder. The first line is a header with the options that produced the session; each
 ``CaptionUpdate`` that commits words appends one line; a clean stop appends an ``end`` line.
 A journal without ``end`` belongs to a session that crashed or was killed: ``recover`` reads it
-back, tolerating a torn last line, and exports it like any transcript.
+back and exports it like any transcript.
+
+Reading is tolerant because a journal is whatever a crash, a full disk or a person left on disk:
+a torn line, a record of the wrong shape (a string where words should be, NaN or text for a
+time, a missing key) is skipped and counted, and everything else is recovered. A file that is
+not a journal at all is reported by name, never allowed to stop the listing or a new session.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
+import stat
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,10 +44,15 @@ def sessions_dir() -> Path:
 class Journal:
     def __init__(self, header: dict, folder: Path | None = None):
         folder = folder or sessions_dir()
-        folder.mkdir(parents=True, exist_ok=True)
         self.session = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{secrets.token_hex(3)}"
         self.path = folder / f"{self.session}.jsonl"
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self.words_written = 0
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise UserError(f"cannot create the session journal in {folder} ({exc.strerror}); "
+                            "check LIVECAPTION_DATA_DIR") from None
         self._file = os.fdopen(fd, "a", encoding="utf-8")
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self._write({"type": "header", "version": JOURNAL_VERSION, "session": self.session, "started": started, **header})
@@ -52,6 +64,7 @@ class Journal:
 
     def append(self, update: CaptionUpdate) -> None:
         if update.committed or update.utterance_ended:
+            self.words_written += len(update.committed)
             self._write({
                 "type": "words",
                 "words": [{"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
@@ -66,6 +79,20 @@ class Journal:
         if not self._file.closed:
             self._write({"type": "end", "time": time.time()})
             self._file.close()
+
+    def discard_if_empty(self) -> bool:
+        """After a session that failed before committing anything: remove the header-only journal,
+        which would otherwise be offered for recovery forever. Returns True when removed."""
+        if self.words_written:
+            self.close()
+            return False
+        if not self._file.closed:
+            self._file.close()
+        try:
+            self.path.unlink()
+        except OSError:
+            return False
+        return True
 
 
 def mark_recovered(path: Path) -> None:
@@ -83,60 +110,139 @@ class JournalSession:
     header: dict
     finished: bool
     words: int
+    skipped: int = 0  # records that were torn or of the wrong shape
 
     @property
     def name(self) -> str:
         return self.path.stem
 
+    @property
+    def language(self) -> str | None:
+        language = self.header["options"].get("language")
+        return language if isinstance(language, str) else None
 
-def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
-    """Rebuild a session's transcript; a torn or garbled line (the crash point) is skipped."""
+
+MAX_SECONDS = 1e8  # three years of audio: anything larger is damage, and would overflow cue times
+
+
+def _number(value) -> bool:
+    """A finite JSON number in range (``true`` is not a time, nor is NaN, which Python's json accepts)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value) <= MAX_SECONDS)
+
+
+def _text(value, default: str | None) -> str | None:
+    return value if isinstance(value, str) else default
+
+
+def _clean_header(record: dict) -> dict:
+    """The header with every field of the expected type; a wrong one becomes its default."""
+    options = record.get("options")
+    return {**record, "model": _text(record.get("model"), "?"), "device": _text(record.get("device"), "?"),
+            "precision": _text(record.get("precision"), "?"), "fallback": _text(record.get("fallback"), None),
+            "options": options if isinstance(options, dict) else {}}
+
+
+def _words(record: dict) -> tuple[CommittedWord, ...] | None:
+    words = record.get("words")
+    if not isinstance(words, list) or not isinstance(record.get("utterance_ended"), bool):
+        return None
+    parsed = []
+    for w in words:
+        if not isinstance(w, dict) or not isinstance(w.get("text"), str):
+            return None
+        if not all(_number(w.get(key)) for key in ("start", "end", "emitted")):
+            return None
+        p = w.get("p", 0.0)
+        parsed.append(CommittedWord(w["text"], float(w["start"]), float(w["end"]), float(w["emitted"]),
+                                    float(p) if _number(p) else 0.0))
+    return tuple(parsed)
+
+
+def _gap(record: dict) -> tuple[float, float, str] | None:
+    start, end, reason = record.get("start"), record.get("end"), record.get("reason")
+    if _number(start) and _number(end) and isinstance(reason, str):
+        return float(start), float(end), reason
+    return None
+
+
+def _records(path: Path):
+    """Each line parsed as JSON, or None for a line that is not a JSON object (torn, garbled)."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the reader forever, a device never end
+            raise UserError(f"{path}: not a regular file, so not a livecaption journal")
+        handle = open(path, encoding="utf-8", errors="replace")
     except OSError as exc:
         raise UserError(f"{path}: cannot read journal ({exc.strerror})") from None
-    records = []
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError:  # the line a crash tore; everything around it is still recovered
-            continue
-    if not records or records[0].get("type") != "header":
-        raise UserError(f"{path}: not a livecaption journal")
-    header = records[0]
-    transcript = LiveTranscript(header.get("model", "?"), header.get("device", "?"), header.get("precision", "?"),
-                                header.get("fallback"), header.get("options", {}))
-    count = 0
-    for record in records[1:]:
-        if record.get("type") == "gap":
-            transcript.add_gap(record["start"], record["end"], record["reason"])
-            continue
-        if record.get("type") != "words":
-            continue
-        words = tuple(CommittedWord(w["text"], w["start"], w["end"], w["emitted"], w.get("p", 0.0)) for w in record["words"])
-        count += len(words)
-        transcript.add(CaptionUpdate(committed=words, tentative="", time=0.0, utterance_ended=record["utterance_ended"]))
-    finished = records[-1].get("type") == "end"
-    return JournalSession(path, header, finished, count), transcript
+    with handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):  # the line a crash tore; the rest is still recovered
+                yield None
+                continue
+            yield record if isinstance(record, dict) else None
 
 
-def list_sessions(folder: Path | None = None) -> list[JournalSession]:
+def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
+    """Rebuild a session's transcript; torn and malformed records are skipped and counted."""
+    records = _records(path)
+    first = next(records, None)
+    if first is None or first.get("type") != "header":
+        raise UserError(f"{path}: not a livecaption journal (its first line is not a journal header)")
+    header = _clean_header(first)
+    transcript = LiveTranscript(header["model"], header["device"], header["precision"], header["fallback"],
+                                header["options"])
+    count = skipped = 0
+    finished = False
+    for record in records:
+        kind = record.get("type") if record is not None else None
+        if kind == "words":
+            words = _words(record)
+            if words is not None:
+                count += len(words)
+                transcript.add(CaptionUpdate(committed=words, tentative="", time=0.0,
+                                             utterance_ended=record["utterance_ended"]))
+                finished = False
+                continue
+        elif kind == "gap":
+            gap = _gap(record)
+            if gap is not None:
+                transcript.add_gap(*gap)
+                finished = False
+                continue
+        elif kind == "end":
+            finished = True
+            continue
+        elif kind == "header" or (record is not None and isinstance(kind, str)):
+            continue  # a record type from a newer version: not damage
+        skipped += 1
+    return JournalSession(path, header, finished, count, skipped), transcript
+
+
+def scan_sessions(folder: Path | None = None) -> tuple[list[JournalSession], list[str]]:
+    """Every readable session in ``folder``, and one line for each file that is not one."""
     folder = folder or sessions_dir()
-    sessions = []
+    sessions, problems = [], []
     for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
         try:
             sessions.append(read_journal(path)[0])
-        except UserError:
-            continue  # not ours or unreadable: listed by nobody, deleted by nobody
-    return sessions
+        except UserError as exc:
+            problems.append(f"skipped {exc}")  # not ours or unreadable: listed by nobody, deleted by nobody
+    return sessions, problems
+
+
+def list_sessions(folder: Path | None = None) -> list[JournalSession]:
+    return scan_sessions(folder)[0]
 
 
 def find_session(name: str, folder: Path | None = None) -> Path:
     folder = folder or sessions_dir()
     candidate = Path(name)
-    if candidate.is_file():
+    if candidate.exists() and not candidate.is_dir():
         return candidate
     path = folder / f"{name}.jsonl"
     if not path.is_file():
