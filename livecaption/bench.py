@@ -43,6 +43,7 @@ def add_bench_parser(commands):
     pace.add_argument("--realtime", action="store_true", help="stream at real-time pace (the default)")
     pace.add_argument("--fast", action="store_true", help="stream as fast as the worker allows, on a simulated clock")
     bench.add_argument("--events", default=None, metavar="EVENTS.jsonl", help="write one JSON line per committed word")
+    bench.add_argument("--force", action="store_true", help="overwrite an existing --events file")
     bench.add_argument("--offline", action="store_true", help="time whole-file transcription per precision instead")
     bench.add_argument("--compare", action="store_true",
                        help="offline, also through faster-whisper (int8 and fp32; fp16 on CUDA): times as ratios to its int8")
@@ -80,9 +81,8 @@ def _padding(text: str) -> float | str:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    # Options, paths and bounds were checked by livecaption.validation before this runs.
     if args.soak is not None:
-        if args.soak <= 0 or args.pause < 0:
-            raise UserError("--soak needs a positive number of minutes and --pause a non-negative one")
         from livecaption.soak import run_soak_bench
 
         return run_soak_bench(args)
@@ -161,7 +161,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     if args.model not in EMBEDDED_MODELS:
         raise UserError(f"bench runs on an embedded model ({', '.join(EMBEDDED_MODELS)}), not '{args.model}'")
-    audio = decode_audio(args.file)
+    audio = decode_audio(args.inputs[0] if getattr(args, "inputs", None) else args.file)
     duration = len(audio) / SAMPLE_RATE
     reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
     options = TranscribeOptions(language=args.language, beam_size=args.beam_size)

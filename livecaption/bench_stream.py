@@ -77,7 +77,7 @@ def stream_file(recognizer, audio: np.ndarray, fast: bool, options: StreamingOpt
 def run_stream_bench(args: argparse.Namespace) -> int:
     from livecaption.asr.whisper import WhisperRecognizer
 
-    audio = decode_audio(args.file)
+    audio = decode_audio(args.inputs[0] if getattr(args, "inputs", None) else args.file)
     reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
     recognizer = WhisperRecognizer(args.model, args.device, args.precision)
     options = StreamingOptions(language=args.language, beam_size=args.beam_size or 1,
@@ -116,14 +116,16 @@ def run_stream_bench(args: argparse.Namespace) -> int:
         peak_gpu_mb=memory["peak"] / 2**20 if memory else None,
         hypotheses_dropped=dict(core.rejections),
     )
-    if args.events:
-        lines = [json.dumps({"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
-                             "emitted": round(w.emitted, 3)}, ensure_ascii=False) for w in words]
-        write_text_atomic(Path(args.events), "".join(line + "\n" for line in lines), force=True)
     if args.json:
         print(json.dumps(asdict(report), indent=2, ensure_ascii=False))
     else:
         print_report(report)
+    if args.events:  # after the report, so a late write failure cannot lose it
+        lines = [json.dumps({"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
+                             "emitted": round(w.emitted, 3)}, ensure_ascii=False) for w in words]
+        # Checked before the run (validation); checked again here, as the run took a while.
+        write_text_atomic(Path(args.events), "".join(line + "\n" for line in lines), force=args.force,
+                          reads=[args.file, args.ref])
     return 0
 
 

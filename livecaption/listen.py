@@ -21,7 +21,7 @@ from livecaption.streaming.events import CaptionUpdate, CaptureGap, StreamStats
 from livecaption.streaming.options import StreamingOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.export import check_writable, format_for, render, write_text_atomic
-from livecaption.transcript.journal import Journal, find_session, list_sessions, read_journal
+from livecaption.transcript.journal import Journal, find_session, read_journal, scan_sessions
 from livecaption.transcript.live import LiveTranscript, session_options
 
 DIM, RESET, CLEAR = "\x1b[2m", "\x1b[0m", "\x1b[K"
@@ -66,28 +66,62 @@ class TerminalCaptions:
         self.stream.flush()
 
 
-def run_listen(args: argparse.Namespace) -> int:
-    from livecaption.cli import load_recognizer, vad_options_from
+def _notify_unreadable(problems: list[str]) -> None:
+    for problem in problems:  # a damaged or foreign file in the sessions folder must never block anything
+        print(f"livecaption: notice: {problem}", file=sys.stderr)
 
+
+def run_listen(args: argparse.Namespace) -> int:
+    from livecaption.asr.types import TranscribeOptions
+    from livecaption.cli import load_recognizer, vad_options_from
+    from livecaption.validation import model_files
+
+    # Options and paths were checked by livecaption.validation; the output is checked again here
+    # against the files read, right before the session starts.
     output = Path(args.output) if args.output else None
+    reads = [args.replay, *model_files(args.model)]
     if output is not None:
-        check_writable(output, args.force)
-    language = None if args.language in (None, "", "auto") else args.language
+        check_writable(output, args.force, reads)
+    language = args.language
     options = StreamingOptions(language=language, pause_commit_ms=args.pause_commit_ms)
     vad_options = vad_options_from(args)
     if args.replay:
-        source = FileReplaySource(decode_audio(args.replay), realtime=True, description=f"replay of {args.replay}")
+        source = FileReplaySource(decode_audio(args.inputs[0]), realtime=True, description=f"replay of {args.replay}")
     else:
         source = MicrophoneSource(args.input)
     recognizer = load_recognizer(args)
+    recognizer.check_options(TranscribeOptions(language=language))  # models whose metadata said nothing
     choice = recognizer.choice
     recorded = session_options(options, vad_options, language)
     transcript = LiveTranscript(args.model, choice.device, choice.precision, choice.fallback, recorded)
-    journal = Journal({"model": args.model, "device": choice.device, "precision": choice.precision,
-                       "fallback": choice.fallback, "options": recorded})
-    unfinished = [s for s in list_sessions() if not s.finished and s.path != journal.path]
+    sessions, problems = scan_sessions()
+    _notify_unreadable(problems)
+    unfinished = [s for s in sessions if not s.finished]
     if unfinished:
         print(f"{len(unfinished)} unfinished session(s) found (a crash?): livecaption recover --list", file=sys.stderr)
+    journal = Journal({"model": args.model, "device": choice.device, "precision": choice.precision,
+                       "fallback": choice.fallback, "options": recorded})
+    try:
+        pipeline = _run_session(args, recognizer, source, options, vad_options, transcript, journal)
+    except BaseException:
+        journal.discard_if_empty()  # a session that never started leaves no header-only journal behind
+        raise
+    failure = pipeline.source_failure or pipeline.error
+    if failure is None or not journal.discard_if_empty():
+        journal.close()
+        print(f"session journal: {journal.path}", file=sys.stderr)
+    if output is not None:
+        write_text_atomic(output, render(transcript.to_transcription(language or "en"), format_for(args.output)),
+                          force=args.force, reads=reads)
+        print(f"transcript saved to {output}", file=sys.stderr)
+    if failure is not None:
+        print(f"livecaption: error: capture stopped: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_session(args, recognizer, source, options, vad_options, transcript, journal) -> StreamingPipeline:
+    """Caption until Ctrl-C, SIGTERM or the end of the source; returns the stopped pipeline."""
     screen = TerminalCaptions()
 
     def on_event(event) -> None:
@@ -104,8 +138,8 @@ def run_listen(args: argparse.Namespace) -> int:
           file=sys.stderr)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    pipeline.start()
     try:
+        pipeline.start()
         while not stop.is_set() and not pipeline.wait(timeout=0.2):
             pass
         print("\nstopping...", file=sys.stderr)
@@ -113,17 +147,7 @@ def run_listen(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    journal.close()
-    print(f"session journal: {journal.path}", file=sys.stderr)
-    if output is not None:
-        write_text_atomic(output, render(transcript.to_transcription(language or "en"), format_for(args.output)),
-                          force=args.force)
-        print(f"transcript saved to {output}", file=sys.stderr)
-    failure = pipeline.source_failure or pipeline.error
-    if failure is not None:
-        print(f"livecaption: error: capture stopped: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    return pipeline
 
 
 def run_devices(args: argparse.Namespace) -> int:
@@ -138,18 +162,26 @@ def run_devices(args: argparse.Namespace) -> int:
 def run_recover(args: argparse.Namespace) -> int:
     """List unfinished sessions, or export one (from its journal) like any transcript."""
     if args.list or not args.session:
-        sessions = list_sessions()
+        sessions, problems = scan_sessions()
+        _notify_unreadable(problems)
         if not sessions:
             print("no sessions recorded")
         for session in sessions:
             state = "finished" if session.finished else "UNFINISHED"
-            print(f"{session.name}\t{state}\t{session.words} words\t{session.header.get('model', '?')}\t{session.path}")
+            damaged = f" ({session.skipped} damaged records skipped)" if session.skipped else ""
+            print(f"{session.name}\t{state}\t{session.words} words{damaged}\t{session.header['model']}\t{session.path}")
         return 0
-    session, transcript = read_journal(find_session(args.session))
+    path = find_session(args.session)
     fmt = format_for(args.output, args.format)
-    text = render(transcript.to_transcription(session.header.get("options", {}).get("language") or "en"), fmt)
+    if args.output:  # before reading: an output that is the journal itself is refused whatever the flags
+        check_writable(Path(args.output), args.force, [path])
+    session, transcript = read_journal(path)
+    if session.skipped:
+        print(f"livecaption: notice: {session.name}: {session.skipped} damaged record(s) skipped, "
+              f"{session.words} words recovered", file=sys.stderr)
+    text = render(transcript.to_transcription(session.language or "en"), fmt)
     if args.output:
-        write_text_atomic(Path(args.output), text, force=args.force)
+        write_text_atomic(Path(args.output), text, force=args.force, reads=[path])
         print(f"{session.name} ({session.words} words) -> {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -1,82 +1,118 @@
-"""``livecaption transcribe``: files in, transcripts out, with every check made before the model loads."""
+"""``livecaption transcribe``: files in, transcripts out, with every check made before the model loads.
+
+The options and paths were checked by ``livecaption.validation`` before this runs; what is left
+here is mapping inputs to outputs (checked too, before the model loads) and the work itself.
+With several inputs, a bad one is reported and skipped and the others are transcribed; the exit
+status is 2 if any failed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from livecaption.asr.types import TranscribeOptions
-from livecaption.audio.decode import check_audio_path, decode_audio
+from livecaption.audio.decode import AudioInput, decode_audio
 from livecaption.errors import OutputError, UserError
-from livecaption.transcript.export import check_writable, format_for, render, write_text_atomic
+from livecaption.outputs import check_output, write_exclusive
+from livecaption.transcript.export import format_for, render
 
 
 @dataclass(frozen=True)
 class Job:
-    source: Path
+    source: AudioInput
     output: Path | None  # None = stdout
 
 
 def _format_for(args: argparse.Namespace) -> str:
     # With several inputs -o is a folder, whose name says nothing about the format.
-    return format_for(args.output if len(args.files) == 1 else None, args.format)
+    return format_for(args.output if len(args.files) == 1 and not _names_folder(args.output) else None, args.format)
 
 
-def plan_jobs(files: list[str], output: str | None, fmt: str, force: bool) -> list[Job]:
-    """Map inputs to outputs and refuse unwritable or clobbering outputs before any work."""
-    sources = [Path(f) for f in files]
+def _names_folder(output: str | None) -> bool:
+    """``-o out/`` names a folder even when it does not exist yet (Path() would drop the slash)."""
+    return bool(output) and (output.endswith(os.sep) or Path(output).is_dir())
+
+
+def _check_folder_can_be_made(out: Path) -> None:
+    for ancestor in (out, *out.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise OutputError(f"{out}: cannot create folder: {ancestor} is a file")
+            if not os.access(ancestor, os.W_OK):
+                raise OutputError(f"{out}: cannot create folder: {ancestor} is not writable")
+            return
+
+
+def plan_jobs(sources: list[AudioInput], output: str | None, fmt: str, force: bool,
+              reads: list[Path] = ()) -> list[Job]:
+    """Map inputs to outputs and refuse unwritable, clobbering or self-overwriting outputs before any work.
+
+    Nothing is created here: an output folder is made when the first transcript is written, so a
+    run that transcribes nothing leaves nothing behind."""
     if output is None:
         return [Job(src, None) for src in sources]
+    reads = [src.path for src in sources] + list(reads)
     out = Path(output)
-    if len(sources) == 1 and not out.is_dir():
-        check_writable(out, force)
+    if len(sources) == 1 and not _names_folder(output) and not (out.exists() and out.is_dir()):
+        check_output(out, force, reads)
         return [Job(sources[0], out)]
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: several inputs need -o to be a folder, and this is a file")
-    if not out.exists():
-        try:
-            out.mkdir(parents=True)
-        except OSError as exc:
-            raise OutputError(f"{out}: cannot create folder ({exc.strerror})") from None
-    jobs = [Job(src, out / f"{src.stem}.{fmt}") for src in sources]
+    _check_folder_can_be_made(out)
+    jobs = [Job(src, out / f"{src.path.stem}.{fmt}") for src in sources]
     names = [job.output for job in jobs]
     if len(set(names)) != len(names):
         raise OutputError(f"{out}: several inputs share a file name; transcribe them to separate folders")
-    for job in jobs:
-        check_writable(job.output, force)
+    if out.is_dir():
+        for job in jobs:
+            check_output(job.output, force, reads)
     return jobs
+
+
+def _write(job: Job, text: str, force: bool, reads: list[Path]) -> None:
+    folder = job.output.parent
+    if not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot create folder ({exc.strerror})") from None
+    write_exclusive(job.output, text, force=force, reads=reads)
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
     from livecaption.cli import load_recognizer
+    from livecaption.validation import model_files
 
+    failures = len(args.input_errors)
+    for message in args.input_errors:  # found by validation; the other files are still transcribed
+        print(f"livecaption: error: {message}", file=sys.stderr)
+    if not args.inputs:
+        return 2
     fmt = _format_for(args)
-    language = None if args.language in (None, "", "auto") else args.language.lower()
-    if args.batch_size is not None and not args.batched:
-        raise UserError("--batch-size goes with --batched")
-    options = TranscribeOptions(language=language, task=args.task, prompt=args.prompt, beam_size=args.beam_size,
+    options = TranscribeOptions(language=args.language, task=args.task, prompt=args.prompt, beam_size=args.beam_size,
                                 batched=args.batched, batch_size=args.batch_size)
-    jobs = plan_jobs(args.files, args.output, fmt, args.force)
-    for job in jobs:  # a typo in a file name should not cost a model load
-        check_audio_path(job.source)
+    reads = [src.path for src in args.inputs] + model_files(args.model)
+    jobs = plan_jobs(args.inputs, args.output, fmt, args.force, reads)
 
     recognizer = load_recognizer(args)
     recognizer.check_options(options)
-    failures = 0
     outputs_to_stdout = [job for job in jobs if job.output is None]
     for job in jobs:
         try:
             audio = decode_audio(job.source)
             result = recognizer.transcribe(audio, options)
+            if job.output is not None:
+                _write(job, render(result, fmt), args.force, reads)
         except UserError as exc:
             print(f"livecaption: error: {exc}", file=sys.stderr)
             failures += 1
             continue
         if job.output is not None:
-            write_text_atomic(job.output, render(result, fmt), force=args.force)
             print(f"{job.source} -> {job.output}", file=sys.stderr)
         elif fmt == "json" and len(outputs_to_stdout) > 1:
             print(json.dumps(json.loads(render(result, fmt)), ensure_ascii=False))  # one line per file

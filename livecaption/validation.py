@@ -1,0 +1,213 @@
+"""One validation layer for every command: options, paths and environment, before any slow work.
+
+``cli.main`` calls ``validate(args)`` right after parsing. Everything that can be checked cheaply
+is checked here, in the same way for every command, so that a typo never costs a model
+conversion, a model load or an opened microphone, and so that no command is more trusting than
+another: numbers are bounded (a beam of 60000 would eat all memory before failing), language codes
+are normalised and checked against what the model's metadata declares, input files are checked
+(and pipes read once), outputs are checked for clobbering and for being one of the inputs, and the
+folders named by the environment are checked for being folders.
+
+What it finds is left on ``args`` for the command: ``args.language`` normalised, ``args.inputs``
+(checked ``AudioInput``s), ``args.input_errors`` (one line per bad input among several).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+from pathlib import Path
+
+from livecaption.errors import AudioError, UserError
+
+# option dest -> (flag, lowest, highest). The highs are far above any useful value and far below
+# what would exhaust memory or time before any output.
+LIMITS: dict[str, tuple[str, float, float]] = {
+    "beam_size": ("--beam-size", 1, 20),
+    "batch_size": ("--batch-size", 1, 256),
+    "hangover_ms": ("--hangover-ms", 30, 10_000),
+    "pause_commit_ms": ("--pause-commit-ms", 0, 10_000),
+    "repeat": ("--repeat", 1, 100),
+    "soak": ("--soak", 0.1, 24 * 60),
+    "pause": ("--pause", 0, 3600),
+}
+MAX_PROMPT_CHARS = 10_000  # Whisper reads at most 223 prompt tokens; more text is only cost
+MAX_REFERENCE_BYTES = 10 * 2**20
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+PRECISION_NAMES = ("auto", "fp32", "fp16", "bf16", "int8")
+
+
+def check_bounds(args: argparse.Namespace) -> None:
+    for dest, (flag, low, high) in LIMITS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"{flag} must be a number from {low:g} to {high:g}, not {value}")
+        if not low <= value <= high:
+            raise UserError(f"{flag} must be from {low:g} to {high:g}, not {value:g}")
+
+
+def normalize_language(value: str | None) -> str | None:
+    """None for auto-detection, else a lower-case code; 'EN' and ' en ' mean 'en'."""
+    code = (value or "").strip().lower()
+    if code in ("", "auto"):
+        return None
+    if not _LANGUAGE.match(code):
+        raise UserError(f"invalid language '{value}': use a code such as en, de or fr, or auto")
+    return code
+
+
+def check_language_for_model(model: str, language: str | None, task: str = "transcribe") -> None:
+    """Refuse a language (or translation) the model cannot do, from its metadata, before it is
+    converted or loaded; the runtime checks again once it is loaded, for models whose metadata
+    is not at hand (hub ids)."""
+    from livecaption.asr.models import declared_languages
+
+    languages = declared_languages(model)
+    if languages is None:
+        return
+    if not languages:
+        if language not in (None, "en"):
+            raise UserError(f"model '{model}' is English-only; it cannot transcribe '{language}'")
+        if task == "translate":
+            raise UserError(f"model '{model}' is English-only; translation needs a multilingual model")
+    elif language is not None and language not in languages:
+        raise UserError(f"unknown language '{language}'; this model knows: {', '.join(sorted(languages))}")
+
+
+def check_device(device: str | None, precision: str | None) -> None:
+    if device is not None and not _DEVICE.match(device.strip().lower()):
+        raise UserError(f"invalid device '{device}': use auto, cpu, cuda or cuda:N")
+    for name in (precision or "auto").split(","):
+        if name.strip().lower() not in PRECISION_NAMES:
+            raise UserError(f"invalid precision '{name.strip()}': use one of {', '.join(PRECISION_NAMES)}")
+
+
+def check_env_folder(name: str) -> None:
+    """A folder named by the environment must be a folder, or creatable as one."""
+    value = os.environ.get(name)
+    if not value:
+        return
+    path = Path(value).expanduser()
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                what = "is a file" if candidate == path else f"cannot be created: {candidate} is a file"
+                raise UserError(f"{name}={value} {what}, not a folder; point it at a folder or unset it")
+            return
+
+
+def model_files(model: str | None) -> list[Path]:
+    """The files of a local model folder: outputs must never land on one of them."""
+    folder = Path(model).expanduser() if model else None
+    if folder is None or not folder.is_dir():
+        return []
+    try:
+        return [p for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return []
+
+
+def check_reference(path: str) -> Path:
+    """``--ref``: an existing, readable, reasonably sized UTF-8 text file."""
+    ref = Path(path)
+    if not ref.exists():
+        raise UserError(f"{ref}: no such file (--ref)")
+    if not ref.is_file():
+        raise UserError(f"{ref}: not a regular file (--ref needs a text file)")
+    if ref.stat().st_size > MAX_REFERENCE_BYTES:
+        raise UserError(f"{ref}: larger than {MAX_REFERENCE_BYTES // 2**20} MB; --ref is a transcript, not audio")
+    try:
+        ref.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise UserError(f"{ref}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{ref}: not UTF-8 text (--ref needs the reference transcript)") from None
+    return ref
+
+
+def _common(args: argparse.Namespace) -> None:
+    check_bounds(args)
+    if getattr(args, "batch_size", None) is not None and not getattr(args, "batched", False):
+        raise UserError("--batch-size goes with --batched")
+    if getattr(args, "prompt", None) is not None and len(args.prompt) > MAX_PROMPT_CHARS:
+        raise UserError(f"--prompt is {len(args.prompt)} characters; at most {MAX_PROMPT_CHARS} are useful "
+                        "(Whisper reads the last 223 tokens)")
+    if hasattr(args, "language"):
+        args.language = normalize_language(args.language)
+    if hasattr(args, "device"):
+        check_device(args.device, getattr(args, "precision", None))
+
+
+def _transcribe(args: argparse.Namespace) -> None:
+    check_env_folder("LIVECAPTION_CACHE_DIR")
+    check_language_for_model(args.model, args.language, args.task)
+    args.inputs, args.input_errors = [], []
+    for name in args.files:
+        try:
+            args.inputs.append(_audio(name))
+        except AudioError as exc:
+            if len(args.files) == 1:
+                raise
+            args.input_errors.append(str(exc))  # the good files are still transcribed
+
+
+def _audio(name: str):
+    from livecaption.audio.decode import check_audio_path
+
+    return check_audio_path(Path(name))
+
+
+def _listen(args: argparse.Namespace) -> None:
+    from livecaption.outputs import check_output
+
+    check_env_folder("LIVECAPTION_CACHE_DIR")
+    check_env_folder("LIVECAPTION_DATA_DIR")
+    check_language_for_model(args.model, args.language)
+    args.inputs = [_audio(args.replay)] if args.replay else []
+    if args.output:
+        check_output(Path(args.output), args.force, [args.replay, *model_files(args.model)])
+
+
+def _recover(args: argparse.Namespace) -> None:
+    check_env_folder("LIVECAPTION_DATA_DIR")
+    if args.output and not args.session:
+        raise UserError("-o needs a SESSION to export; see livecaption recover --list")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from livecaption.asr.models import EMBEDDED_MODELS
+    from livecaption.outputs import check_output
+
+    check_env_folder("LIVECAPTION_CACHE_DIR")
+    check_device(args.device, args.precisions if (args.offline or args.compare) else args.precision)
+    check_language_for_model(args.model, args.language)
+    if (args.offline or args.compare) and args.model not in EMBEDDED_MODELS:
+        raise UserError(f"bench runs on an embedded model ({', '.join(EMBEDDED_MODELS)}), not '{args.model}'")
+    args.inputs = [_audio(args.file)]
+    if args.ref:
+        check_reference(args.ref)
+    if args.events:
+        if args.soak is not None or args.offline or args.compare:
+            raise UserError("--events goes with the streaming bench, not --soak, --offline or --compare")
+        check_output(Path(args.events), args.force, [args.file, args.ref, *model_files(args.model)])
+
+
+_BY_COMMAND = {"transcribe": _transcribe, "listen": _listen, "recover": _recover, "bench": _bench}
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Check and normalise ``args`` for its command; raises UserError with one line."""
+    _common(args)
+    if args.command in ("app", None):
+        check_env_folder("LIVECAPTION_CACHE_DIR")
+        check_env_folder("LIVECAPTION_DATA_DIR")
+    elif args.command == "models":
+        check_env_folder("LIVECAPTION_CACHE_DIR")
+    check = _BY_COMMAND.get(args.command)
+    if check is not None:
+        check(args)
