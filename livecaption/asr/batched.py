@@ -124,7 +124,7 @@ def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions
             # Too big a batch for the memory free now: half as many windows, same device. Past the
             # except block, so the failed batch's tensors are gone and their memory can go back.
             release_cuda_memory()
-            size = max(1, size // 2)
+            size = max(1, len(group) // 2)
             log.warning("batched: out of GPU memory; %d windows per batch from now on", size)
             continue
         queue = queue[size:]
