@@ -40,6 +40,15 @@ class LoadCancelled(Exception):
     pass
 
 
+def stream_failure_message(error: str, source_failure: str | None) -> str:
+    """The banner for a stream that ended on an error: a lost input device only when capture is
+    what failed; an engine failure (a CUDA error, a bug) as what it is."""
+    if source_failure is not None and error == source_failure:
+        return f"audio input lost: {error}"
+    where = "the GPU" if any(word in error for word in ("CUDA", "cuda", "cuBLAS", "CUBLAS", "cuDNN")) else "the engine"
+    return f"captioning stopped: {where} failed ({error}); what was said so far is kept"
+
+
 class EngineWorker(QObject):
     loading = Signal(str, int)  # what, percent
     started = Signal(str, str)  # device description, fallback notice ("" if none)
@@ -49,6 +58,7 @@ class EngineWorker(QObject):
     stats = Signal(object)  # StreamStats
     activity = Signal(object)  # SpeechActivity
     gap = Signal(object)  # CaptureGap: the device was lost and came back
+    precisions = Signal(object)  # {precision: None, or why the device asked about cannot run it}
 
     def __init__(self):
         super().__init__()
@@ -133,10 +143,19 @@ class EngineWorker(QObject):
                 self.journal.append_gap(start, end, event.reason)
             self.gap.emit(dataclasses.replace(event, start=start, end=end))
         elif isinstance(event, StreamEnded) and event.error:
-            # Capture died under us (device unplugged): what was said is committed; say so and
-            # stop cleanly from the engine thread.
-            self.failed.emit(f"audio input lost: {event.error}")
+            # Capture or the engine died under us: what was said is committed; say which it was
+            # and stop cleanly from the engine thread.
+            pipeline = self.pipeline
+            self.failed.emit(stream_failure_message(event.error, pipeline.source_failure if pipeline else None))
             QMetaObject.invokeMethod(self, "stop", Qt.QueuedConnection)
+
+    @Slot(str)
+    def probe_precisions(self, device: str) -> None:
+        """Which precisions ``device`` runs. Asks the CUDA driver (and imports torch): here, on the
+        engine thread, never on the GUI thread."""
+        from livecaption.asr.device import supported_precisions
+
+        self.precisions.emit(supported_precisions(device))
 
     @Slot()
     def end_session(self) -> None:
@@ -160,6 +179,7 @@ class EngineController(QObject):
 
     _start_requested = Signal(object)
     _stop_requested = Signal()
+    _probe_requested = Signal(str)
 
     def __init__(self):
         super().__init__()
@@ -169,6 +189,7 @@ class EngineController(QObject):
         self.worker.moveToThread(self.thread)
         self._start_requested.connect(self.worker.start)
         self._stop_requested.connect(self.worker.stop)
+        self._probe_requested.connect(self.worker.probe_precisions)
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
         self.running = False
@@ -180,6 +201,10 @@ class EngineController(QObject):
 
     def stop(self) -> None:
         self._stop_requested.emit()
+
+    def probe_precisions(self, device: str) -> None:
+        """Ask the engine thread which precisions ``device`` runs; the answer is ``worker.precisions``."""
+        self._probe_requested.emit(device)
 
     def restart(self, config: EngineConfig) -> None:
         """Stop (committing what was said), then start with the new settings; queued in order."""

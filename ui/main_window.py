@@ -9,7 +9,6 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QToolBar, QVBoxLayout, QWidget)
 
-from livecaption.asr.device import auto_device, supported_precisions
 from livecaption.asr.models import EMBEDDED_MODELS
 from livecaption.audio.sources import list_input_devices
 from livecaption.errors import UserError
@@ -147,7 +146,6 @@ class MainWindow(QMainWindow):
         self.overlay_action.setCheckable(True)
         self.overlay_action.toggled.connect(self.toggle_overlay)
         bar.addAction(self.overlay_action)
-        self._mark_precisions()
         self.device_combo.currentIndexChanged.connect(self._settings_changed)
         self.model_combo.activated.connect(self._model_chosen)
         self.precision_combo.currentIndexChanged.connect(self._settings_changed)
@@ -186,6 +184,8 @@ class MainWindow(QMainWindow):
         worker.caption.connect(self._caption)
         worker.stats.connect(self._stats)
         worker.gap.connect(self._gap)
+        worker.precisions.connect(self._mark_precisions)
+        self.controller.probe_precisions(self.settings.device)  # the answer marks the combo
 
     # -- engine ----------------------------------------------------------------------------------
 
@@ -283,9 +283,9 @@ class MainWindow(QMainWindow):
             self.model_combo.setCurrentIndex(0)
         self._settings_changed()
 
-    def _mark_precisions(self) -> None:
-        """Precisions the device cannot run stay visible but disabled, with the reason as tooltip."""
-        reasons = supported_precisions(auto_device() if self.settings.device == "auto" else self.settings.device)
+    def _mark_precisions(self, reasons: dict) -> None:
+        """Precisions the device cannot run stay visible but disabled, with the reason as tooltip
+        (``reasons`` comes from the engine thread, which may ask the CUDA driver)."""
         model = self.precision_combo.model()
         for row, precision in enumerate(PRECISIONS):
             item = model.item(row)
