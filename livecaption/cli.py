@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import sys
+import traceback
 
 from livecaption import __version__
 from livecaption.asr.device import DEVICES_HELP, PRECISIONS
@@ -189,7 +190,7 @@ _USER_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENO
 def _last_resort(exc: BaseException, verbose: bool) -> int:
     """One line for an exception nothing else handled; the traceback only with -v."""
     if verbose:
-        log.error("unexpected failure", exc_info=exc)
+        traceback.print_exception(exc, file=sys.stderr)
     hint = "" if verbose else " (run with -v to see where)"
     if isinstance(exc, OSError) and exc.errno in _USER_ERRNOS:
         where = f"{exc.filename}: " if exc.filename else ""
