@@ -213,5 +213,5 @@ def test_device_that_comes_back_is_reconnected_and_the_gap_marked(pulse, jfk_wav
     assert all(w.start >= gap.end for w in pipeline.committed)  # the speech came after the gap, and its times say so
     _, transcript = read_journal(journal.path)
     marked = transcript.to_transcription()
-    assert any(seg.text.startswith(" [no audio") and not seg.words for seg in marked.segments)
-    assert "[no audio" not in marked.text  # the mark is a segment of its own, not words
+    assert any(seg.text.startswith(" [not captioned") and not seg.words for seg in marked.segments)
+    assert "[not captioned" not in marked.text  # the mark is a segment of its own, not words

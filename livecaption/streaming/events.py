@@ -61,9 +61,19 @@ class CaptureGap:
 
 
 @dataclass(frozen=True)
+class EngineRestarted:
+    """A decode failed inside the worker; the engine dropped the speech in flight and goes on."""
+
+    time: float
+    error: str  # what failed, e.g. "IndexError: list index out of range"
+    start: float  # audio seconds left uncaptioned (also marked as a CaptureGap)
+    end: float
+
+
+@dataclass(frozen=True)
 class StreamEnded:
     time: float
     error: str | None  # None when stopped or the recording ended; else why capture stopped
 
 
-Event = CaptionUpdate | SpeechActivity | StreamStats | CaptureGap | StreamEnded
+Event = CaptionUpdate | SpeechActivity | StreamStats | CaptureGap | EngineRestarted | StreamEnded

@@ -18,7 +18,8 @@ from livecaption.audio.ring import RingBuffer
 from livecaption.audio.sources import AudioSource
 from livecaption.audio.vad import SAMPLE_RATE, VadGate
 from livecaption.streaming.clock import RealClock, SimulatedClock, StreamClock
-from livecaption.streaming.events import CaptionUpdate, CaptureGap, CommittedWord, Event, StreamEnded, StreamStats
+from livecaption.streaming.events import (CaptionUpdate, CaptureGap, CommittedWord, EngineRestarted, Event, StreamEnded,
+                                         StreamStats)
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.transcriber import StreamingTranscriber
 from livecaption.sysinfo import process_rss_bytes
@@ -26,6 +27,8 @@ from livecaption.sysinfo import process_rss_bytes
 log = logging.getLogger("livecaption")
 
 POLL_SECONDS = 0.1  # the longest the worker leaves captured audio unread while it is idle
+# More failed decodes than this within the window is a fault that will not pass: end the session.
+MAX_FAILURES_IN_WINDOW, FAILURE_WINDOW_S = 3, 60.0
 
 
 def level_db(samples) -> float:
@@ -62,6 +65,7 @@ class StreamingPipeline:
         self.input_level_db = -120.0
         self.error: BaseException | None = None
         self.source_failure: str | None = None
+        self._failure_times: list[float] = []  # clock times of recent failed decodes
         self.core: StreamingTranscriber | None = None
         self.ring: RingBuffer | None = None
         self._worker: threading.Thread | None = None
@@ -150,12 +154,40 @@ class StreamingPipeline:
             samples = resampler.process(chunk.samples)
             self.input_level_db = level_db(chunk.samples)
             began = self.clock.now()
-            core.insert_audio(index, samples)
-            index += len(samples)
-            self._deliver(core.process_iter())
+            start, index = index, index + len(samples)
+            try:
+                core.insert_audio(start, samples)
+                events = core.process_iter()
+            except Exception as exc:  # a decode failed: captioning goes on, the lost stretch is marked
+                self._restart_after(exc, index)
+                continue
+            self._deliver(events)
             # With the ring's size, this bounds the lag: unread audio never exceeds the ring.
             self.longest_iteration = max(self.longest_iteration, self.clock.now() - began)
-        self._deliver(core.finish())
+        try:
+            events = core.finish()
+        except Exception as exc:
+            self._restart_after(exc, index)
+            events = []
+        self._deliver(events)
+
+    def _restart_after(self, exc: Exception, index: int) -> None:
+        """One failed decode must not end a meeting's captions: drop the speech in flight (what
+        was committed stays), mark it as not captioned, say so, and carry on with the next audio.
+        A fault that keeps coming back is not transient: then the session ends with the error."""
+        now = self.clock.now()
+        self._failure_times = [t for t in self._failure_times if now - t < FAILURE_WINDOW_S] + [now]
+        if len(self._failure_times) > MAX_FAILURES_IN_WINDOW:
+            raise exc
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("a decode failed (%s); captioning restarted", error, exc_info=exc)
+        span = self.core.abandon_speech(index)
+        events: list = [CaptionUpdate((), "", now, utterance_ended=True)]  # the unfinished line ends here
+        if span is not None:
+            events.append(CaptureGap(span[0], span[1], f"caption engine error ({error}), captioning restarted", now))
+        resumed = index / SAMPLE_RATE
+        events.append(EngineRestarted(now, error, *(span or (resumed, resumed))))
+        self._deliver(events)
 
     def _mark_gap(self, resampler: StreamResampler, start: int, end: int, reason: str,
                   fell_behind: bool = False) -> None:

@@ -109,6 +109,22 @@ class StreamingTranscriber:
                 self._close_current(event.index)
         self._trim_history()
 
+    def abandon_speech(self, resume_index: int) -> tuple[float, float] | None:
+        """After a decode failed: drop the open and waiting utterances and start afresh at
+        ``resume_index``. Their committed words stay; their tentative words are dropped, never
+        promoted to committed (a guess must not become the record). Returns the audio seconds
+        that were not captioned, or None when no speech was in flight."""
+        in_flight = self.finished + ([self.current] if self.current is not None else [])
+        self.finished, self.current, self._activity = [], None, []
+        self.vad.reset(resume_index)
+        self.audio = np.zeros(0, dtype=np.float32)
+        self.audio_start = self.decoded_until = self.last_decode_end = resume_index
+        self.step = self.options.step_s
+        if not in_flight:
+            return None
+        start = max(in_flight[0].window_start / SAMPLE_RATE, self.log.last_end)
+        return start, max(start, resume_index / SAMPLE_RATE)
+
     def _close_current(self, end_index: int) -> None:
         if self.current is not None:
             self.current.end = end_index

@@ -14,7 +14,7 @@ class LiveTranscript:
         self.options = options
         self.segments: list[list[CommittedWord]] = []
         self._open: list[CommittedWord] = []
-        self.gaps: list[tuple[float, float, str]] = []  # (start, end, reason): audio that was never captured
+        self.gaps: list[tuple[float, float, str]] = []  # (start, end, reason): audio that was never captioned
 
     def add_gap(self, start: float, end: float, reason: str) -> None:
         if self._open:  # the utterance in progress ended with the capture
@@ -46,8 +46,11 @@ class LiveTranscript:
             )
             for group in groups
         ]
-        # A gap is marked where it happened, so nobody mistakes lost audio for silence.
-        marks = [Segment(start=a, end=b, text=f" [no audio {a:.1f}-{b:.1f} s: {reason}]") for a, b, reason in self.gaps]
+        # A gap is marked where it happened, so nobody mistakes lost audio for silence. The reason
+        # says why (no audio from the device, audio dropped when decoding fell behind, a decode that
+        # failed); "not captioned" is true of all of them.
+        marks = [Segment(start=a, end=b, text=f" [not captioned {a:.1f}-{b:.1f} s: {reason}]")
+                 for a, b, reason in self.gaps]
         segments = tuple(sorted(spoken + marks, key=lambda seg: seg.start))
         text = "".join(seg.text for seg in segments if seg.words).strip()
         end = segments[-1].end if segments else 0.0
