@@ -269,3 +269,20 @@ def test_fp16_on_the_cpu_word_times_temperature_fallback_and_batched_greedy(jfk_
     assert hot.text and hot.precision == "fp16"
     batched = recognizer.transcribe(jfk_audio, TranscribeOptions(beam_size=1, batched=True, batch_size=2))
     assert wer(reference, batched.text) <= 0.1, batched.text
+
+
+def test_bench_offline_on_cuda_skips_int8_instead_of_aborting(monkeypatch, capsys):
+    import argparse
+
+    from conftest import clip_path
+    from livecaption import bench
+
+    ran = []
+    monkeypatch.setattr(bench, "bench_livecaption",
+                        lambda model, device, precision, audio, options, repeat: ran.append(precision) or (1.0, "x"))
+    args = argparse.Namespace(model="tiny.en", file=str(clip_path("jfk.flac")), ref=None, language=None, beam_size=5,
+                              precisions="fp32,bf16,int8,fp16", compare=False, device="cuda", repeat=1,
+                              batched=False, json=True)
+    assert bench.run_bench(args) == 0
+    assert "int8" not in ran and {"fp32", "fp16"} <= set(ran)
+    assert "livecaption cuda int8: skipped (int8 dynamic quantization runs on the CPU only)" in capsys.readouterr().err
