@@ -18,7 +18,8 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 from livecaption.audio.decode import decode_audio
 from livecaption.audio.sources import FileReplaySource, MicrophoneSource
 from livecaption.errors import UserError
-from livecaption.streaming.events import CaptionUpdate, CaptureGap, SpeechActivity, StreamEnded, StreamStats
+from livecaption.streaming.events import (CaptionUpdate, CaptureGap, EngineRestarted, SpeechActivity, StreamEnded,
+                                         StreamStats)
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.journal import Journal
@@ -58,6 +59,7 @@ class EngineWorker(QObject):
     stats = Signal(object)  # StreamStats
     activity = Signal(object)  # SpeechActivity
     gap = Signal(object)  # CaptureGap: the device was lost and came back
+    restarted = Signal(object)  # EngineRestarted: a decode failed, captioning went on
     precisions = Signal(object)  # {precision: None, or why the device asked about cannot run it}
 
     def __init__(self):
@@ -142,6 +144,8 @@ class EngineWorker(QObject):
             if self.journal is not None:
                 self.journal.append_gap(start, end, event.reason)
             self.gap.emit(dataclasses.replace(event, start=start, end=end))
+        elif isinstance(event, EngineRestarted):
+            self.restarted.emit(dataclasses.replace(event, start=event.start + self.offset, end=event.end + self.offset))
         elif isinstance(event, StreamEnded) and event.error:
             # Capture or the engine died under us: what was said is committed; say which it was
             # and stop cleanly from the engine thread.

@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
         worker.caption.connect(self._caption)
         worker.stats.connect(self._stats)
         worker.gap.connect(self._gap)
+        worker.restarted.connect(self._engine_restarted)
         worker.precisions.connect(self._mark_precisions)
         self.controller.probe_precisions(self.settings.device)  # the answer marks the combo
 
@@ -239,6 +240,8 @@ class MainWindow(QMainWindow):
 
     def _gap(self, gap) -> None:
         self.transcript.add_gap(gap.start, gap.end, gap.reason)
+        if gap.engine_error:
+            return  # _engine_restarted says what happened
         if gap.fell_behind:
             self.banner.show_message(f"Captions fell behind and {gap.end - gap.start:.1f} s of audio were skipped: "
                                      "this machine decodes slower than real time. A smaller model or int8 helps; "
@@ -246,6 +249,11 @@ class MainWindow(QMainWindow):
             return
         self.banner.show_message(f"Audio input was lost for {gap.end - gap.start:.0f} s ({gap.reason}); "
                                  "capture resumed and the gap is marked in the transcript.", error=False)
+
+    def _engine_restarted(self, event) -> None:
+        lost = (f"; {event.end - event.start:.1f} s that could not be captioned are marked in the transcript"
+                if event.end > event.start else "")
+        self.banner.show_message(f"A decode failed ({event.error}) and captioning restarted{lost}.", error=False)
 
     def _stats(self, stats) -> None:
         self.last_stats = stats

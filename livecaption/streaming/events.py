@@ -58,6 +58,7 @@ class CaptureGap:
     reason: str
     time: float
     fell_behind: bool = False  # True: decoding was too slow and the ring buffer dropped this audio
+    engine_error: bool = False  # True: the audio was there, but its decode failed (EngineRestarted follows)
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,8 @@ class StreamingPipeline:
         span = self.core.abandon_speech(index)
         events: list = [CaptionUpdate((), "", now, utterance_ended=True)]  # the unfinished line ends here
         if span is not None:
-            events.append(CaptureGap(span[0], span[1], f"caption engine error ({error}), captioning restarted", now))
+            events.append(CaptureGap(span[0], span[1], f"caption engine error ({error}), captioning restarted", now,
+                                     engine_error=True))
         resumed = index / SAMPLE_RATE
         events.append(EngineRestarted(now, error, *(span or (resumed, resumed))))
         self._deliver(events)

@@ -1,0 +1,51 @@
+"""The window when a decode fails mid-reading: captioning goes on, the banner says what happened
+(never "audio input lost"), and the stretch that could not be captioned is marked."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import clip_path
+from test_worker_recovery import FailingRecognizer
+
+
+@pytest.fixture
+def failing_window(qtbot, tmp_path, tiny_fp32, monkeypatch):
+    import livecaption.asr.whisper as whisper
+    from ui.main_window import MainWindow
+    from ui.settings import AppSettings
+
+    # The engine builds its recognizer by name on its own thread: hand it the loaded model, with
+    # its fourth decode failing the way the agreement's IndexError once did.
+    monkeypatch.setattr(whisper, "WhisperRecognizer", lambda *args, **kwargs: FailingRecognizer(tiny_fp32, {4}))
+    path = tmp_path / "settings.ini"
+    settings = AppSettings.load(path)
+    settings.precision = "fp32"
+    win = MainWindow(settings, path)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def test_a_failed_decode_mid_reading_is_survived_and_said_once(qtbot, failing_window):
+    window = failing_window
+    restarts, failures = [], []
+    window.controller.worker.restarted.connect(restarts.append)
+    window.controller.worker.failed.connect(failures.append)
+    window.replay_file = str(clip_path("jfk.flac"))
+    with qtbot.waitSignal(window.controller.worker.started, timeout=120_000):
+        window.toggle_running()
+    qtbot.waitUntil(lambda: bool(restarts), timeout=30_000)
+    assert window.start_action.text() == "Stop"  # the session goes on
+    banner = window.banner.label.text()
+    assert "captioning restarted" in banner and "IndexError" in banner and "audio input lost" not in banner
+    # Both halves of "ask not what your country can do for you, ask what you can do for your
+    # country" come after the failure: captioning went on through the rest of the reading.
+    qtbot.waitUntil(lambda: window.captions.text.toPlainText().lower().count("country") >= 2, timeout=30_000)
+    assert len(restarts) == 1 and not failures
+    text = window.captions.text.toPlainText().lower()
+    assert "can do for you" in text and "for your country" in text, text
+    saved = window.transcript.to_transcription()
+    assert any(seg.text.startswith(" [not captioned") for seg in saved.segments), saved.segments
