@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from livecaption.asr.folder_check import expected_shapes
+
 
 def write_float_wav(path: Path, samples: np.ndarray, rate: int = 16_000) -> Path:
     """A mono IEEE-float WAV (format 3), written by hand: ``wave`` cannot, and NaN must survive."""
@@ -40,3 +42,20 @@ def write_journal(folder: Path, name: str, lines: list) -> Path:
     path = folder / f"{name}.jsonl"
     path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
     return path
+
+
+SMALL_CONFIG = {"model_type": "whisper", "vocab_size": 1000, "num_mel_bins": 80, "d_model": 8,
+                "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2, "decoder_attention_heads": 2,
+                "encoder_ffn_dim": 16, "decoder_ffn_dim": 16, "max_source_positions": 1500, "max_target_positions": 448}
+
+
+def small_model(folder: Path, config: dict = SMALL_CONFIG, drop: tuple[str, ...] = (), reshape: dict | None = None) -> Path:
+    """A whole (tiny, all-zero) Whisper folder as far as the guard can tell: config and safetensors."""
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config))
+    tensors = {f"model.{name}": np.zeros((reshape or {}).get(name, shape), np.float16)
+               for name, shape in expected_shapes(config).items() if name not in drop}
+    save_file(tensors, str(folder / "model.safetensors"))
+    return folder

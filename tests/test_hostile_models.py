@@ -5,33 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import clip_path, run_cli
-from hostile import digest
-from livecaption.asr.folder_check import expected_shapes
+from hostile import SMALL_CONFIG, digest, small_model
 from livecaption.asr.models import check_model_folder, converted_path
 from livecaption.errors import ModelError
-
-SMALL_CONFIG = {"model_type": "whisper", "vocab_size": 1000, "num_mel_bins": 80, "d_model": 8,
-                "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2, "decoder_attention_heads": 2,
-                "encoder_ffn_dim": 16, "decoder_ffn_dim": 16, "max_source_positions": 1500, "max_target_positions": 448}
-
-
-def small_model(folder: Path, config: dict = SMALL_CONFIG, drop: tuple[str, ...] = (), reshape: dict = {}) -> Path:
-    """A whole (tiny, all-zero) Whisper folder as far as the guard can tell: config and safetensors."""
-    from safetensors.numpy import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(config))
-    tensors = {f"model.{name}": np.zeros(reshape.get(name, shape), np.float16)
-               for name, shape in expected_shapes(config).items() if name not in drop}
-    save_file(tensors, str(folder / "model.safetensors"))
-    return folder
-
 
 def test_a_whole_small_folder_passes(tmp_path):
     check_model_folder(small_model(tmp_path / "m"))
@@ -42,7 +23,7 @@ def test_a_whole_small_folder_passes(tmp_path):
     ('"whisper"', "config.json is not a JSON object"),
     ("{", "unreadable config.json"),
     (json.dumps({k: v for k, v in SMALL_CONFIG.items() if k != "vocab_size"}), "lacks 'vocab_size'"),
-    (json.dumps({**SMALL_CONFIG, "vocab_size": "51864"}), "vocab_size = 51864; expected an integer"),
+    (json.dumps({**SMALL_CONFIG, "vocab_size": "51864"}), 'vocab_size = "51864"; expected an integer'),
     (json.dumps({**SMALL_CONFIG, "d_model": -8}), "d_model = -8"),
     (json.dumps({**SMALL_CONFIG, "encoder_layers": 10**9}), "encoder_layers = 1000000000"),
     (json.dumps({**SMALL_CONFIG, "max_source_positions": 3000}), "max_source_positions = 3000; expected 1500"),

@@ -52,7 +52,8 @@ def read_config(folder: Path) -> dict:
         value = config.get(key, _DEFAULTS.get(key))
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             expected = f"{low}" if low == high else f"an integer from {low} to {high}"
-            raise ModelError(f"model folder {folder}: config.json has {key} = {str(value)[:40]}; expected {expected}")
+            shown = json.dumps(value, default=str)[:40]  # as written in the file: "" and true stay visible
+            raise ModelError(f"model folder {folder}: config.json has {key} = {shown}; expected {expected}")
     for stack in ("encoder", "decoder"):
         if _get(config, "d_model") % _get(config, f"{stack}_attention_heads"):
             raise ModelError(f"model folder {folder}: config.json has d_model not divisible by "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ def _open_container(source: AudioInput):
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]
+    return re.sub(r"^\[Errno -?\d+\] ", "", text)[:160]  # FFmpeg's error numbers mean nothing to a user
 
 
 def check_audio_path(path: str | Path) -> AudioInput:
