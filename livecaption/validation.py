@@ -87,8 +87,9 @@ def check_device(device: str | None, precision: str | None) -> None:
             raise UserError(f"invalid precision '{name.strip()}': use one of {', '.join(PRECISION_NAMES)}")
 
 
-def check_env_folder(name: str) -> None:
-    """A folder named by the environment must be a folder, or creatable as one."""
+def check_env_folder(name: str, writable: bool = False) -> None:
+    """A folder named by the environment must be a folder, or creatable as one (and writable, for
+    a command that will write there)."""
     value = os.environ.get(name)
     if not value:
         return
@@ -98,7 +99,19 @@ def check_env_folder(name: str) -> None:
             if not candidate.is_dir():
                 what = "is a file" if candidate == path else f"cannot be created: {candidate} is a file"
                 raise UserError(f"{name}={value} {what}, not a folder; point it at a folder or unset it")
+            if writable and not os.access(candidate, os.W_OK):
+                raise UserError(f"{name}={value}: {candidate} is not writable")
             return
+
+
+def check_sessions_folder() -> None:
+    """The journals' folder (inside the data folder) must not be a file either."""
+    from livecaption.transcript.journal import sessions_dir
+
+    folder = sessions_dir()
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder}: is a file, but livecaption keeps its session journals in a folder of that "
+                        "name; move the file away")
 
 
 def model_files(model: str | None) -> list[Path]:
@@ -130,7 +143,27 @@ def check_reference(path: str) -> Path:
     return ref
 
 
+_PATH_OPTIONS = (("output", "-o"), ("replay", "--replay"), ("ref", "--ref"), ("events", "--events"),
+                 ("session", "SESSION"), ("model", "--model"))
+
+
+def check_path_name(value: str, what: str) -> None:
+    """A name the filesystem cannot even look up: empty (an unset shell variable?) or too long."""
+    if value == "":
+        raise UserError(f"{what} is an empty name (an unset variable in a script?)")
+    parts = os.fsencode(value).split(b"/")
+    if len(os.fsencode(value)) > 4095 or any(len(part) > 255 for part in parts):
+        raise UserError(f"{value[:60]}...: {what} names a path too long for the filesystem "
+                        "(255 bytes per name, 4095 in all)")
+
+
 def _common(args: argparse.Namespace) -> None:
+    for name in getattr(args, "files", None) or []:
+        check_path_name(name, "an input file")
+    for dest, flag in _PATH_OPTIONS:
+        value = getattr(args, dest, None)
+        if value is not None:
+            check_path_name(value, flag)
     check_bounds(args)
     if getattr(args, "batch_size", None) is not None and not getattr(args, "batched", False):
         raise UserError("--batch-size goes with --batched")
@@ -166,7 +199,8 @@ def _listen(args: argparse.Namespace) -> None:
     from livecaption.outputs import check_output
 
     check_env_folder("LIVECAPTION_CACHE_DIR")
-    check_env_folder("LIVECAPTION_DATA_DIR")
+    check_env_folder("LIVECAPTION_DATA_DIR", writable=True)  # the session journal goes there
+    check_sessions_folder()
     check_language_for_model(args.model, args.language)
     args.inputs = [_audio(args.replay)] if args.replay else []
     if args.output:
@@ -175,6 +209,7 @@ def _listen(args: argparse.Namespace) -> None:
 
 def _recover(args: argparse.Namespace) -> None:
     check_env_folder("LIVECAPTION_DATA_DIR")
+    check_sessions_folder()
     if args.output and not args.session:
         raise UserError("-o needs a SESSION to export; see livecaption recover --list")
 

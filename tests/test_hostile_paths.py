@@ -1,0 +1,72 @@
+"""Hostile inputs found beyond issue #17's list: names, folders and settings that used to be
+misread (an empty -o wrote into the current folder) or crash with a traceback."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import clip_path, run_cli
+from hostile import HEADER, digest, words_record, write_journal
+from test_hostile_inputs import one_line
+
+
+@pytest.fixture
+def rec(tmp_path):
+    path = tmp_path / "rec.wav"
+    shutil.copyfile(clip_path("one_two_three.wav"), path)
+    return path
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["transcribe", "REC", "-o", ""], "-o is an empty name"),
+    (["transcribe", ""], "an input file is an empty name"),
+    (["transcribe", "REC", "--model", ""], "--model is an empty name"),
+    (["transcribe", "REC", "-o", "x" * 300 + ".txt"], "-o names a path too long"),
+    (["recover", "y" * 300], "SESSION names a path too long"),
+    (["listen", "--replay", "REC", "-o", ""], "-o is an empty name"),
+])
+def test_empty_and_overlong_names(rec, tmp_path, args, phrase):
+    before = digest(rec)
+    args = [str(rec) if a == "REC" else a for a in args]
+    one_line(run_cli(*args, env={"LIVECAPTION_DATA_DIR": str(tmp_path)}), 2, phrase)
+    assert digest(rec) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.wav"]  # nothing written anywhere
+
+
+def test_sessions_folder_that_is_a_file(rec, tmp_path):
+    (tmp_path / "sessions").write_text("not a folder")
+    for args in (["recover", "--list"], ["listen", "--replay", str(rec)]):
+        one_line(run_cli(*args, env={"LIVECAPTION_DATA_DIR": str(tmp_path)}), 2, "is a file", "session journals")
+    assert (tmp_path / "sessions").read_text() == "not a folder"
+
+
+def test_one_input_and_an_output_folder_with_a_trailing_slash(rec, tmp_path):
+    """`-o newdir/` names a folder (Path() drops the slash, which used to make it a file 'newdir')."""
+    out = tmp_path / "newdir"
+    proc = run_cli("transcribe", str(rec), "-o", f"{out}/", "--beam-size", "1", "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_dir() and "three" in (out / "rec.txt").read_text().lower()
+
+
+def test_several_inputs_into_a_folder_below_a_file(rec, tmp_path):
+    (tmp_path / "notes").write_text("keep")
+    one_line(run_cli("transcribe", str(rec), str(rec), "-o", str(tmp_path / "notes" / "out")), 2, "is a file")
+    assert (tmp_path / "notes").read_text() == "keep"
+
+
+def test_recover_into_an_existing_file_without_force_keeps_it(tmp_path):
+    journal = write_journal(tmp_path, "s", [HEADER, words_record("one")])
+    out = tmp_path / "out.txt"
+    out.write_text("last week")
+    one_line(run_cli("recover", str(journal), "-o", str(out)), 2, "already exists", "--force")
+    assert out.read_text() == "last week"
+    proc = run_cli("recover", str(journal), "-o", str(out), "--force")
+    assert proc.returncode == 0 and out.read_text().strip() == "one"
+
+
+def test_usage_errors_are_one_line(rec):
+    one_line(run_cli("transcribe", str(rec), "--format", "docx"), 2, "invalid choice: 'docx'", "--help")
+    one_line(run_cli("bench", str(rec), "--encoder-padding", "nan"), 2, "padding must be between 0 and 30 s")
+    one_line(run_cli("no-such-command"), 2, "invalid choice")
