@@ -17,8 +17,8 @@ import traceback
 
 from livecaption import __version__
 from livecaption.asr.device import DEVICES_HELP, PRECISIONS
-from livecaption.asr.models import DEFAULT_MODEL
-from livecaption.errors import UserError
+from livecaption.asr.models import DEFAULT_MODEL, EMBEDDED_MODELS
+from livecaption.errors import ModelError, UserError
 
 log = logging.getLogger("livecaption")
 
@@ -123,7 +123,17 @@ def load_recognizer(args: argparse.Namespace):
     from livecaption.asr.whisper import WhisperRecognizer
     from livecaption.progress import ConversionProgress
 
-    recognizer = WhisperRecognizer(args.model, args.device, args.precision, progress=ConversionProgress(args.model))
+    try:
+        recognizer = WhisperRecognizer(args.model, args.device, args.precision, progress=ConversionProgress(args.model))
+    except (UserError, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:
+        if args.model in EMBEDDED_MODELS:
+            raise  # our own model failing to load is our fault: the last resort reports it as such
+        # The loading boundary: a user's folder or hub model that transformers cannot read is bad
+        # input, whatever exception the library chose for it.
+        text = " ".join(str(exc).split())[:160]
+        raise ModelError(f"model '{args.model}' cannot be loaded ({type(exc).__name__}: {text})") from exc
     log.info("model %s on %s", args.model, recognizer.describe_device())
     return recognizer
 

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from livecaption.audio.decode import decode_audio
+from livecaption.errors import OutputError
 from livecaption.audio.sources import FileReplaySource, MicrophoneSource, list_input_devices
 from livecaption.streaming.events import CaptionUpdate, CaptureGap, StreamStats
 from livecaption.streaming.options import StreamingOptions
@@ -111,8 +112,13 @@ def run_listen(args: argparse.Namespace) -> int:
         journal.close()
         print(f"session journal: {journal.path}", file=sys.stderr)
     if output is not None:
-        write_text_atomic(output, render(transcript.to_transcription(language or "en"), format_for(args.output)),
-                          force=args.force, reads=reads)
+        try:
+            write_text_atomic(output, render(transcript.to_transcription(language or "en"), format_for(args.output)),
+                              force=args.force, reads=reads)
+        except OutputError as exc:  # e.g. the name was taken during the session: say where the words are
+            kept = f"; the session is kept: livecaption recover {journal.session} -o FILE" if journal.words_written else ""
+            print(f"livecaption: error: {exc}{kept}", file=sys.stderr)
+            return 2
         print(f"transcript saved to {output}", file=sys.stderr)
     if failure is not None:
         print(f"livecaption: error: capture stopped: {failure}", file=sys.stderr)

@@ -128,3 +128,30 @@ def test_a_truncated_converted_cache_is_converted_again(tmp_path, tiny_fp32):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "damaged" in proc.stderr and "truncated" in proc.stderr and "three" in proc.stdout.lower()
     check_model_folder(cache / "models" / "tiny.en")
+
+
+@pytest.mark.parametrize("name, content, phrase", [
+    ("tokenizer.json", "garbage{", "unreadable tokenizer.json"),
+    ("tokenizer.json", '{"a": 1}', "tokenizer.json lacks its vocabulary model or added tokens"),
+    ("preprocessor_config.json", "[1]", "preprocessor_config.json is not a JSON object"),
+    ("generation_config.json", "null", "generation_config.json is not a JSON object"),
+])
+def test_side_files_that_transformers_would_choke_on(tmp_path, name, content, phrase):
+    folder = small_model(tmp_path / "m")
+    (folder / name).write_text(content)
+    with pytest.raises(ModelError, match=phrase):
+        check_model_folder(folder)
+
+
+def test_a_user_folder_the_library_cannot_read_is_bad_input_not_an_internal_error(tmp_path, tiny_fp32):
+    """Whatever transformers raises for a folder of the user's (here a TypeError), it is exit 2."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for item in converted_path("tiny.en").iterdir():
+        (folder / item.name).symlink_to(item)
+    (folder / "preprocessor_config.json").unlink()
+    (folder / "preprocessor_config.json").write_text('{"feature_size": "x"}')
+    proc = run_cli("transcribe", str(clip_path("one_two_three.wav")), "--model", str(folder), "--device", "cpu")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and f"model '{folder}' cannot be loaded (TypeError" in lines[0], proc.stderr

@@ -70,3 +70,30 @@ def test_usage_errors_are_one_line(rec):
     one_line(run_cli("transcribe", str(rec), "--format", "docx"), 2, "invalid choice: 'docx'", "--help")
     one_line(run_cli("bench", str(rec), "--encoder-padding", "nan"), 2, "padding must be between 0 and 30 s")
     one_line(run_cli("no-such-command"), 2, "invalid choice")
+
+
+def test_listen_output_taken_during_the_session_points_to_the_journal(rec, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    out = tmp_path / "out.txt"
+    env = {**__import__("os").environ, "LIVECAPTION_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "livecaption", "listen", "--replay", str(rec), "-o", str(out),
+                             "--device", "cpu"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("listening on"):
+            out.write_text("someone else's file")  # taken while the session runs
+            break
+    lines += proc.stderr.readlines()
+    assert proc.wait(timeout=120) == 2, lines
+    errors = [line for line in lines if line.startswith("livecaption: error:")]
+    assert len(errors) == 1 and "already exists" in errors[0] and "livecaption recover" in errors[0], lines
+    assert out.read_text() == "someone else's file"
+    session = errors[0].split("livecaption recover ")[1].split()[0]
+    recovered = run_cli("recover", session, env={"LIVECAPTION_DATA_DIR": str(tmp_path)})
+    assert recovered.returncode == 0 and "three" in recovered.stdout.lower()

@@ -61,6 +61,29 @@ def read_config(folder: Path) -> dict:
     return config
 
 
+# Files transformers reads beside the weights: each must be a JSON object when present, and the
+# tokenizer must have its vocabulary model and added tokens (the language and task tokens).
+_SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json", "generation_config.json",
+               "special_tokens_map.json", "added_tokens.json")
+
+
+def check_side_files(folder: Path) -> None:
+    for name in _SIDE_FILES:
+        path = folder / name
+        if not path.exists():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:120]
+            raise ModelError(f"model folder {folder}: unreadable {name} ({reason})") from None
+        if not isinstance(data, dict):
+            raise ModelError(f"model folder {folder}: {name} is not a JSON object")
+        if name == "tokenizer.json" and not (isinstance(data.get("model"), dict)
+                                             and isinstance(data.get("added_tokens"), list)):
+            raise ModelError(f"model folder {folder}: tokenizer.json lacks its vocabulary model or added tokens")
+
+
 def _get(config: dict, key: str) -> int:
     return config.get(key, _DEFAULTS.get(key))
 

@@ -127,7 +127,7 @@ def ensure_embedded(name: str, progress: ProgressCallback | None = None) -> Path
 def check_model_folder(folder: Path) -> None:
     """Refuse folders that are not transformers Whisper folders, hold only pickled weights, or
     whose config and weights do not make a whole Whisper model (see ``folder_check``)."""
-    from livecaption.asr.folder_check import check_weights, read_config
+    from livecaption.asr.folder_check import check_side_files, check_weights, read_config
 
     if not (folder / "config.json").is_file():
         raise ModelError(f"model folder {folder} has no config.json; it is not a transformers model folder")
@@ -143,6 +143,7 @@ def check_model_folder(folder: Path) -> None:
             )
         raise ModelError(f"model folder {folder} has no *.safetensors weights")
     check_weights(folder, read_config(folder))
+    check_side_files(folder)
 
 
 def _from_hub(model_id: str) -> Path:
