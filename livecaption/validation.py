@@ -223,6 +223,11 @@ def _bench(args: argparse.Namespace) -> None:
     check_language_for_model(args.model, args.language)
     if (args.offline or args.compare) and args.model not in EMBEDDED_MODELS:
         raise UserError(f"bench runs on an embedded model ({', '.join(EMBEDDED_MODELS)}), not '{args.model}'")
+    if args.compare:
+        import importlib.util
+
+        if importlib.util.find_spec("faster_whisper") is None:  # known now, not after our own runs
+            raise UserError("--compare needs faster-whisper: pip install 'livecaption[bench]'")
     args.inputs = [_audio(args.file)]
     if args.ref:
         check_reference(args.ref)

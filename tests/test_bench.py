@@ -54,4 +54,4 @@ def test_streaming_bench_reports_latency_and_writes_recomputable_events(tmp_path
 
 def test_soak_needs_positive_minutes():
     proc = run_cli("bench", str(clip_path("jfk.flac")), "--soak", "0")
-    assert proc.returncode == 2 and "--soak needs a positive number of minutes" in proc.stderr
+    assert proc.returncode == 2 and "--soak must be from 0.1 to 1440, not 0" in proc.stderr
