@@ -99,12 +99,24 @@ def run_transcribe(args: argparse.Namespace) -> int:
     reads = [src.path for src in args.inputs] + model_files(args.model)
     jobs = plan_jobs(args.inputs, args.output, fmt, args.force, reads)
 
+    # The first file is decoded before the model loads: a file that cannot be decoded (corrupt,
+    # all NaN) is then reported before that slow step, and a single bad file costs no load at all.
+    # The others are decoded one at a time, so that only one recording is held in memory.
+    decoded: dict[int, object] = {}
+    try:
+        decoded[0] = decode_audio(jobs[0].source)
+    except UserError as exc:
+        print(f"livecaption: error: {exc}", file=sys.stderr)
+        failures += 1
+        jobs = jobs[1:]
+        if not jobs:
+            return 2
     recognizer = load_recognizer(args)
     recognizer.check_options(options)
     outputs_to_stdout = [job for job in jobs if job.output is None]
-    for job in jobs:
+    for index, job in enumerate(jobs):
         try:
-            audio = decode_audio(job.source)
+            audio = decoded.pop(index) if index in decoded else decode_audio(job.source)
             result = recognizer.transcribe(audio, options)
             if job.output is not None:
                 _write(job, render(result, fmt), args.force, reads)
