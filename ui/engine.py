@@ -34,6 +34,7 @@ class EngineConfig:
     language: str | None = None
     input_device: str | None = None  # None = the system default input
     replay_file: str | None = None  # replay a recording at real-time pace instead of a microphone
+    replay_from: float = 0.0  # seconds into the recording (a switch mid-replay goes on where it was)
     reconnect_s: float = 30.0  # how long to try to get a lost input device back
 
 
@@ -61,6 +62,10 @@ class EngineWorker(QObject):
     gap = Signal(object)  # CaptureGap: the device was lost and came back
     restarted = Signal(object)  # EngineRestarted: a decode failed, captioning went on
     precisions = Signal(object)  # {precision: None, or why the device asked about cannot run it}
+    resolved_device = Signal(str)  # what "auto" means on this machine ("cpu" without a GPU)
+    languages = Signal(str, object)  # model, frozenset of language codes (empty: English-only; None: unknown)
+    finished = Signal(str)  # a replayed recording reached its end (what was replayed)
+    switch_failed = Signal(str)  # a model/precision switch could not load; the old model goes on
 
     def __init__(self):
         super().__init__()
@@ -94,8 +99,19 @@ class EngineWorker(QObject):
 
     def _source(self, config: EngineConfig):
         if config.replay_file:
-            return FileReplaySource(decode_audio(config.replay_file), realtime=True, description=config.replay_file)
+            audio = decode_audio(config.replay_file)[int(config.replay_from * 16_000):]
+            source = FileReplaySource(audio, realtime=True, description=config.replay_file)
+            source.replay_from = config.replay_from
+            return source
         return MicrophoneSource(config.input_device or None)
+
+    def _pipeline(self, recognizer, config: EngineConfig) -> StreamingPipeline:
+        holder: list = []  # which pipeline an event comes from: a replaced one's end is no news
+        pipeline = StreamingPipeline(recognizer, self._source(config),
+                                     StreamingOptions(language=config.language, reconnect_s=config.reconnect_s),
+                                     VadOptions(), on_event=lambda event: self._forward(event, holder))
+        holder.append(pipeline)
+        return pipeline
 
     @Slot(object)
     def start(self, config: EngineConfig) -> None:
@@ -103,10 +119,7 @@ class EngineWorker(QObject):
         try:
             recognizer = self._load(config)
             self.loading.emit("ready", 100)
-            pipeline = StreamingPipeline(recognizer, self._source(config),
-                                         StreamingOptions(language=config.language, reconnect_s=config.reconnect_s),
-                                         VadOptions(),
-                                         on_event=self._forward)
+            pipeline = self._pipeline(recognizer, config)
             pipeline.start()
         except LoadCancelled:
             self.failed.emit("model loading cancelled")
@@ -126,7 +139,54 @@ class EngineWorker(QObject):
                                                                VadOptions(), config.language)})
         self.started.emit(recognizer.describe_device(), recognizer.choice.fallback or "")
 
-    def _forward(self, event) -> None:  # runs on the pipeline's worker thread
+    @Slot(object)
+    def switch(self, config: EngineConfig) -> None:
+        """Change model or precision while captioning: the new model loads while the old one keeps
+        captioning (a load takes seconds; speech in them is not lost), then one swaps for the other.
+        A replay goes on where it was. A microphone is closed for the old stream's last decode and
+        reopened; that short stretch is marked as not captioned rather than passed off as silence."""
+        old = self.pipeline
+        if old is None:
+            self.start(config)
+            return
+        self.cancel.clear()
+        try:
+            recognizer = self._load(config)
+        except LoadCancelled:
+            self.switch_failed.emit("switch cancelled; captioning goes on with the previous model")
+            return
+        except Exception as exc:  # the old stream still runs: say why and keep it
+            self.switch_failed.emit(f"could not switch ({type(exc).__name__}: {exc}); "
+                                    "captioning goes on with the previous model")
+            return
+        self.loading.emit("ready", 100)
+        replay_pos = None
+        if isinstance(old.source, FileReplaySource):
+            replay_pos = getattr(old.source, "replay_from", 0.0) + old.source._pos / old.source.sample_rate
+        stopped_at = self.offset + old.clock.now()
+        self.pipeline = None  # its end is a switch, not news
+        old.stop()
+        if replay_pos is not None:
+            # Nothing of a recording is lost: the new stream goes on at the file position, and
+            # session times stay the recording's times.
+            self.offset = replay_pos
+            config = dataclasses.replace(config, replay_from=replay_pos)
+        else:
+            self.offset += old.clock.now()
+        try:
+            pipeline = self._pipeline(recognizer, config)
+            pipeline.start()
+        except Exception as exc:
+            self.failed.emit(f"could not restart captioning after the switch: {type(exc).__name__}: {exc}")
+            self.stopped.emit()
+            return
+        self.pipeline = pipeline
+        if replay_pos is None and self.offset - stopped_at > 0.05:
+            self._forward(CaptureGap(stopped_at - self.offset, 0.0, "switching model or precision",
+                                     pipeline.clock.now()), [pipeline])
+        self.started.emit(recognizer.describe_device(), recognizer.choice.fallback or "")
+
+    def _forward(self, event, holder=None) -> None:  # runs on the pipeline's worker thread
         if isinstance(event, CaptionUpdate):
             shift = self.offset
             committed = tuple(dataclasses.replace(w, start=w.start + shift, end=w.end + shift,
@@ -146,11 +206,16 @@ class EngineWorker(QObject):
             self.gap.emit(dataclasses.replace(event, start=start, end=end))
         elif isinstance(event, EngineRestarted):
             self.restarted.emit(dataclasses.replace(event, start=event.start + self.offset, end=event.end + self.offset))
-        elif isinstance(event, StreamEnded) and event.error:
-            # Capture or the engine died under us: what was said is committed; say which it was
-            # and stop cleanly from the engine thread.
-            pipeline = self.pipeline
-            self.failed.emit(stream_failure_message(event.error, pipeline.source_failure if pipeline else None))
+        elif isinstance(event, StreamEnded):
+            pipeline = holder[0] if holder else self.pipeline
+            if pipeline is None or pipeline is not self.pipeline:
+                return  # stopped or replaced on purpose
+            if event.error:
+                # Capture or the engine died under us: what was said is committed; say which it
+                # was and stop cleanly from the engine thread.
+                self.failed.emit(stream_failure_message(event.error, pipeline.source_failure))
+            else:  # a replayed recording ran out: a one-off, so the session stops by itself
+                self.finished.emit(getattr(pipeline.source, "description", "the recording"))
             QMetaObject.invokeMethod(self, "stop", Qt.QueuedConnection)
 
     @Slot(str)
@@ -159,7 +224,22 @@ class EngineWorker(QObject):
         engine thread, never on the GUI thread."""
         from livecaption.asr.device import supported_precisions
 
+        from livecaption.asr.device import auto_device
+
         self.precisions.emit(supported_precisions(device))
+        self.resolved_device.emit(auto_device() if device == "auto" else device)
+
+    @Slot(str)
+    def probe_languages(self, model: str) -> None:
+        """The languages ``model`` knows, read from its metadata (a tokenizer file of megabytes):
+        here, on the engine thread, so the window never waits for it."""
+        from livecaption.asr.models import declared_languages
+
+        try:
+            languages = declared_languages(model)
+        except Exception:  # an unreadable folder: no restriction known, loading will say more
+            languages = None
+        self.languages.emit(model, languages)
 
     @Slot()
     def end_session(self) -> None:
@@ -184,6 +264,8 @@ class EngineController(QObject):
     _start_requested = Signal(object)
     _stop_requested = Signal()
     _probe_requested = Signal(str)
+    _languages_requested = Signal(str)
+    _switch_requested = Signal(object)
 
     def __init__(self):
         super().__init__()
@@ -194,6 +276,8 @@ class EngineController(QObject):
         self._start_requested.connect(self.worker.start)
         self._stop_requested.connect(self.worker.stop)
         self._probe_requested.connect(self.worker.probe_precisions)
+        self._languages_requested.connect(self.worker.probe_languages)
+        self._switch_requested.connect(self.worker.switch)
         self.thread.finished.connect(self.worker.deleteLater)
         self.thread.start()
         self.running = False
@@ -209,6 +293,21 @@ class EngineController(QObject):
     def probe_precisions(self, device: str) -> None:
         """Ask the engine thread which precisions ``device`` runs; the answer is ``worker.precisions``."""
         self._probe_requested.emit(device)
+
+    def probe_languages(self, model: str) -> None:
+        """Ask the engine thread which languages ``model`` knows; the answer is ``worker.languages``."""
+        self._languages_requested.emit(model)
+
+    def switch(self, config: EngineConfig) -> None:
+        """Change model or precision while running: load first, then swap (see ``EngineWorker.switch``)."""
+        self._switch_requested.emit(config)
+
+    def input_outage(self) -> str | None:
+        """``"no audio from <device>"`` while the live input is lost or being reconnected, else None.
+        Reads one flag of the capture source: cheap enough for a GUI timer."""
+        pipeline = self.worker.pipeline
+        outage = getattr(pipeline.source, "outage", None) if pipeline is not None else None
+        return outage() if outage is not None else None
 
     def restart(self, config: EngineConfig) -> None:
         """Stop (committing what was said), then start with the new settings; queued in order."""

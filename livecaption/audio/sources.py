@@ -187,6 +187,7 @@ class MicrophoneSource:
         self._last_block = 0.0  # monotonic time of the latest callback
         self._finished_unexpectedly = False
         self._stopping = False
+        self._reconnecting = False  # between a loss and capture running again
 
     def _callback(self, indata, frames, time_info, status) -> None:
         # Runs on PortAudio's thread: copy and count, nothing else.
@@ -207,6 +208,13 @@ class MicrophoneSource:
         if self._last_block and time.monotonic() - self._last_block > STALL_SECONDS:
             return f"no audio from input device '{self.device.name}' for {STALL_SECONDS:.0f} s (disconnected?)"
         return None
+
+    def outage(self) -> str | None:
+        """What a window can show right away while capture is down (lost, or being reconnected);
+        ``failure`` alone goes quiet during the reconnect, which can take ``reconnect_s``."""
+        if self._reconnecting and not self._stopping:
+            return f"no audio from {self.device.name}"
+        return f"no audio from {self.device.name}" if self.failure() is not None else None
 
     def _open(self, rate: int, device: InputDevice | None = None):
         return self._sd.InputStream(
@@ -239,6 +247,13 @@ class MicrophoneSource:
         """After a loss: reopen the same device, else the default input, until ``timeout_s`` has
         passed or ``stop`` is called. True once capture runs again (into the same ring buffer)."""
         self._close_quietly()
+        self._reconnecting = True
+        try:
+            return self._reconnect(timeout_s)
+        finally:
+            self._reconnecting = False
+
+    def _reconnect(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and not self._stopping:
             for spec in (self.device.name, None):
