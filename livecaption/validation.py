@@ -143,7 +143,7 @@ def check_reference(path: str) -> Path:
     return ref
 
 
-_PATH_OPTIONS = (("output", "-o"), ("replay", "--replay"), ("ref", "--ref"), ("events", "--events"),
+_PATH_OPTIONS = (("file", "FILE"), ("output", "-o"), ("replay", "--replay"), ("ref", "--ref"), ("events", "--events"),
                  ("session", "SESSION"), ("model", "--model"))
 
 
@@ -179,6 +179,12 @@ def _common(args: argparse.Namespace) -> None:
 def _transcribe(args: argparse.Namespace) -> None:
     check_env_folder("LIVECAPTION_CACHE_DIR")
     check_language_for_model(args.model, args.language, args.task)
+    output = Path(args.output) if args.output else None
+    if output is not None and len(args.files) == 1 and not args.output.endswith(os.sep) and not output.is_dir():
+        from livecaption.outputs import check_output
+
+        # The common case, checked before a pipe is read; transcribe_files.plan_jobs checks them all.
+        check_output(output, args.force, [args.files[0], *model_files(args.model)])
     args.inputs, args.input_errors = [], []
     for name in args.files:
         try:
@@ -202,9 +208,9 @@ def _listen(args: argparse.Namespace) -> None:
     check_env_folder("LIVECAPTION_DATA_DIR", writable=True)  # the session journal goes there
     check_sessions_folder()
     check_language_for_model(args.model, args.language)
-    args.inputs = [_audio(args.replay)] if args.replay else []
     if args.output:
         check_output(Path(args.output), args.force, [args.replay, *model_files(args.model)])
+    args.inputs = [_audio(args.replay)] if args.replay else []  # last: it reads a pipe
 
 
 def _recover(args: argparse.Namespace) -> None:
@@ -228,13 +234,13 @@ def _bench(args: argparse.Namespace) -> None:
 
         if importlib.util.find_spec("faster_whisper") is None:  # known now, not after our own runs
             raise UserError("--compare needs faster-whisper: pip install 'livecaption[bench]'")
-    args.inputs = [_audio(args.file)]
     if args.ref:
         check_reference(args.ref)
     if args.events:
         if args.soak is not None or args.offline or args.compare:
             raise UserError("--events goes with the streaming bench, not --soak, --offline or --compare")
         check_output(Path(args.events), args.force, [args.file, args.ref, *model_files(args.model)])
+    args.inputs = [_audio(args.file)]  # last: it reads a pipe
 
 
 _BY_COMMAND = {"transcribe": _transcribe, "listen": _listen, "recover": _recover, "bench": _bench}

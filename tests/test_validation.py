@@ -62,3 +62,19 @@ def test_nothing_is_read_from_a_pipe_before_the_cheap_checks(tmp_path):
     args = build_parser().parse_args(["transcribe", str(fifo), "--beam-size", "99"])
     with pytest.raises(UserError, match="--beam-size"):
         validate(args)
+
+
+@pytest.mark.parametrize("command", ["transcribe", "listen", "bench"])
+def test_outputs_are_checked_before_a_pipe_is_read(tmp_path, command):
+    import os
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)  # nobody writes to it: reading it first would block this test
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep")
+    argv = {"transcribe": ["transcribe", str(fifo), "-o", str(taken)],
+            "listen": ["listen", "--replay", str(fifo), "-o", str(taken)],
+            "bench": ["bench", str(fifo), "--events", str(taken)]}[command]
+    with pytest.raises(UserError, match="already exists"):
+        validate(build_parser().parse_args(argv))
+    assert taken.read_text() == "keep"
