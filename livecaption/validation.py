@@ -104,14 +104,29 @@ def check_env_folder(name: str, writable: bool = False) -> None:
             return
 
 
-def check_sessions_folder() -> None:
-    """The journals' folder (inside the data folder) must not be a file either."""
+def check_creatable_folder(folder: Path, purpose: str, writable: bool = False) -> None:
+    """``folder`` exists as a folder or can be made (the nearest existing ancestor is a folder)."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise UserError(f"{folder}: cannot keep {purpose} there: {candidate} is a file, not a folder "
+                                "(move it away, or point LIVECAPTION_DATA_DIR / LIVECAPTION_CACHE_DIR elsewhere)")
+            if writable and not os.access(candidate, os.W_OK):
+                raise UserError(f"{folder}: cannot keep {purpose} there: {candidate} is not writable")
+            return
+
+
+def check_sessions_folder(writable: bool = False) -> None:
+    """The journals' folder (in the data folder, wherever the environment puts it)."""
     from livecaption.transcript.journal import sessions_dir
 
-    folder = sessions_dir()
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{folder}: is a file, but livecaption keeps its session journals in a folder of that "
-                        "name; move the file away")
+    check_creatable_folder(sessions_dir(), "session journals", writable)
+
+
+def check_cache_folder() -> None:
+    from livecaption.asr.models import cache_dir
+
+    check_creatable_folder(cache_dir() / "models", "converted models")
 
 
 def model_files(model: str | None) -> list[Path]:
@@ -178,6 +193,7 @@ def _common(args: argparse.Namespace) -> None:
 
 def _transcribe(args: argparse.Namespace) -> None:
     check_env_folder("LIVECAPTION_CACHE_DIR")
+    check_cache_folder()
     check_language_for_model(args.model, args.language, args.task)
     output = Path(args.output) if args.output else None
     if output is not None and len(args.files) == 1 and not args.output.endswith(os.sep) and not output.is_dir():
@@ -206,7 +222,8 @@ def _listen(args: argparse.Namespace) -> None:
 
     check_env_folder("LIVECAPTION_CACHE_DIR")
     check_env_folder("LIVECAPTION_DATA_DIR", writable=True)  # the session journal goes there
-    check_sessions_folder()
+    check_sessions_folder(writable=True)
+    check_cache_folder()
     check_language_for_model(args.model, args.language)
     if args.output:
         check_output(Path(args.output), args.force, [args.replay, *model_files(args.model)])
@@ -225,6 +242,7 @@ def _bench(args: argparse.Namespace) -> None:
     from livecaption.outputs import check_output
 
     check_env_folder("LIVECAPTION_CACHE_DIR")
+    check_cache_folder()
     check_device(args.device, args.precisions if (args.offline or args.compare) else args.precision)
     check_language_for_model(args.model, args.language)
     if (args.offline or args.compare) and args.model not in EMBEDDED_MODELS:

@@ -97,3 +97,24 @@ def test_listen_output_taken_during_the_session_points_to_the_journal(rec, tmp_p
     session = errors[0].split("livecaption recover ")[1].split()[0]
     recovered = run_cli("recover", session, env={"LIVECAPTION_DATA_DIR": str(tmp_path)})
     assert recovered.returncode == 0 and "three" in recovered.stdout.lower()
+
+
+@pytest.mark.parametrize("variable, command, purpose", [
+    ("XDG_DATA_HOME", ["listen", "--replay", "REC"], "session journals"),
+    ("XDG_DATA_HOME", ["recover", "--list"], "session journals"),
+    ("XDG_CACHE_HOME", ["transcribe", "REC"], "converted models"),
+])
+def test_platform_folders_below_a_file_are_refused_before_any_work(rec, tmp_path, monkeypatch, variable, command, purpose):
+    """With no LIVECAPTION_* override, the platform's folders are used; XDG_* naming a file used to
+    fail after the model had loaded, blaming LIVECAPTION_DATA_DIR, which was not even set."""
+    import os
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    env = {k: v for k, v in os.environ.items() if k not in ("LIVECAPTION_DATA_DIR", "LIVECAPTION_CACHE_DIR")}
+    env[variable] = str(blocker)
+    monkeypatch.setattr(os, "environ", env)  # run_cli merges os.environ: drop the test suite's overrides
+    args = [str(rec) if a == "REC" else a for a in command]
+    one_line(run_cli(*args, "--device", "cpu") if command[0] != "recover" else run_cli(*args), 2,
+             f"cannot keep {purpose} there: {blocker} is a file")
+    assert blocker.read_text() == "a file"
