@@ -137,13 +137,20 @@ def test_listen_options_are_checked_before_audio_opens(recording, args, phrase):
 
 
 def test_listen_language_in_capitals_is_lowercased(recording, tmp_path):
+    """Also: a malformed journal in the sessions folder does not stop a new session (it used to crash)."""
     rec, before = recording
+    bad = write_journal(tmp_path / "sessions", "20260101-000001-bbbbbb", ['{"type": "header", "options": null}',
+                                                                       '"just a string"'])
+    write_journal(tmp_path / "sessions", "20260101-000002-cccccc", ["[1, 2, 3]"])
     out = tmp_path / "out.txt"
     proc = run_cli("listen", "--replay", str(rec), "--language", "EN", "-o", str(out), *CPU,
                    env={"LIVECAPTION_DATA_DIR": str(tmp_path)})
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "three" in out.read_text().lower()
     assert digest(rec) == before
+    assert len(list((tmp_path / "sessions").glob("*.jsonl"))) == 3  # the bad ones, untouched, and this session's
+    assert "notice: skipped" in proc.stderr
+    assert bad.read_text().startswith('{"type": "header", "options": null}')
 
 
 @pytest.mark.parametrize("args, phrase", [
