@@ -83,6 +83,8 @@ def _padding(text: str) -> float | str:
 def _dispatch(args: argparse.Namespace) -> int:
     # Options, paths and bounds were checked by livecaption.validation before this runs.
     if args.soak is not None:
+        if getattr(args, "inputs", None):  # a pipe was read once by validation: hand over what it gave
+            args.file = args.inputs[0]
         from livecaption.soak import run_soak_bench
 
         return run_soak_bench(args)
