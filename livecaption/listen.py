@@ -105,7 +105,9 @@ def run_listen(args: argparse.Namespace) -> int:
     try:
         pipeline = _run_session(args, recognizer, source, options, vad_options, transcript, journal)
     except BaseException:
-        journal.discard_if_empty()  # a session that never started leaves no header-only journal behind
+        # A session that never started leaves no header-only journal behind; one that committed
+        # words stays unfinished, to be recovered.
+        journal.discard_if_empty()
         raise
     failure = pipeline.source_failure or pipeline.error
     if failure is None or not journal.discard_if_empty():

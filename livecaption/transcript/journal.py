@@ -82,9 +82,9 @@ class Journal:
 
     def discard_if_empty(self) -> bool:
         """After a session that failed before committing anything: remove the header-only journal,
-        which would otherwise be offered for recovery forever. Returns True when removed."""
+        which would otherwise be offered for recovery forever. Returns True when removed; a journal
+        with words is left as it is (unfinished, so it is offered for recovery)."""
         if self.words_written:
-            self.close()
             return False
         if not self._file.closed:
             self._file.close()
