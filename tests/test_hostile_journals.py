@@ -103,3 +103,17 @@ def test_recover_json_keeps_the_header_options(tmp_path):
     journal = write_journal(tmp_path, "s", [{**HEADER, "options": {"language": "de"}}, words_record("eins")])
     proc = run_cli("recover", str(journal), "--format", "json")
     assert proc.returncode == 0 and json.loads(proc.stdout)["language"] == "de"
+
+
+def test_a_failed_session_discards_only_an_empty_journal(tmp_path):
+    from livecaption.streaming.events import CaptionUpdate, CommittedWord
+    from livecaption.transcript.journal import Journal
+
+    empty = Journal({"model": "tiny.en"}, folder=tmp_path)
+    assert empty.discard_if_empty() and not empty.path.exists()
+    used = Journal({"model": "tiny.en"}, folder=tmp_path)
+    used.append(CaptionUpdate(committed=(CommittedWord(" one", 0.0, 0.4, 1.0, 0.9),), tentative="", time=1.0,
+                              utterance_ended=True))
+    assert not used.discard_if_empty()
+    session, _ = read_journal(used.path)
+    assert session.words == 1 and not session.finished  # offered for recovery
