@@ -32,6 +32,7 @@ window.toggle_running()
 def capture() -> None:
     shot = app.primaryScreen().grabWindow(0)  # the whole X screen, as a user would see it
     shot.copy(0, 0, 1110, 740).save(str(repo / "assets" / "screenshot.png"))
+    window.dirty = False  # a screenshot run has nothing to save: no quit question
     window.close()
     app.quit()
 

@@ -9,6 +9,14 @@ from conftest import clip_path
 from test_worker_recovery import FailingRecognizer
 
 
+@pytest.fixture(autouse=True)
+def _quit_never_blocks(monkeypatch):
+    """Closing a window with captions asks Save/Discard/Cancel; in a test nobody could answer."""
+    from ui import prompts
+
+    monkeypatch.setattr(prompts, "ask", lambda *args, **kwargs: prompts.DISCARD)
+
+
 @pytest.fixture
 def failing_window(qtbot, tmp_path, tiny_fp32, monkeypatch):
     import livecaption.asr.whisper as whisper

@@ -1,5 +1,9 @@
 """The caption area: committed text in the normal style, the tentative tail greyed and italic.
 
+Before anything is captioned it shows the first-screen guidance (what Start captions, and how).
+Gaps (no audio from the input, a model switch, a failed decode) are marked in place as grey
+lines, as the saved transcript marks them.
+
 Updates are incremental (the old tentative tail is cut off and the new words appended), so a
 long meeting costs the same per update as a short one. Auto-scroll follows the live edge until
 the user scrolls back; then a "Jump to live" button appears and brings it back.
@@ -9,7 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 
 def clock_text(seconds: float) -> str:
@@ -27,12 +31,19 @@ class CaptionView(QWidget):
         self.jump = QPushButton("Jump to live ↓", self)
         self.jump.setVisible(False)
         self.jump.clicked.connect(self.jump_to_live)
+        self.guidance = QLabel(self)  # in place of the empty text area: what to do first
+        self.guidance.setWordWrap(True)
+        self.guidance.setAlignment(Qt.AlignCenter)
+        self.guidance.setTextFormat(Qt.RichText)
+        self.guidance.setStyleSheet("background: white; color: #444; padding: 24px; border: 1px solid #ccc;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.text)
+        layout.addWidget(self.guidance, 1)
+        layout.addWidget(self.text, 1)
         layout.addWidget(self.jump, alignment=Qt.AlignRight)
         self.show_timestamps = False
         self.lines: list[tuple[float, str]] = []  # committed paragraphs: (start time, text)
+        self.markers: set[int] = set()  # indices into ``lines`` that are gap marks, not speech
         self._open_line: str | None = None  # the paragraph still receiving words
         self._open_start = 0.0
         self._tentative = ""
@@ -44,10 +55,35 @@ class CaptionView(QWidget):
     # -- formats ----------------------------------------------------------------------------
 
     def set_font_size(self, size: int) -> None:
+        following = getattr(self, "following", True)
+        bar = self.text.verticalScrollBar()
+        fraction = bar.value() / bar.maximum() if bar.maximum() else 1.0
         self.font_size = size
         font = QFont()
         font.setPointSize(size)
         self.text.setFont(font)
+        # A new font re-lays the text out: keep the live edge if it was followed, else the same
+        # place in the transcript, and keep "Jump to live" offered.
+        self.text.document().adjustSize()
+        if following:
+            self.jump_to_live()
+        else:
+            bar.setValue(int(fraction * bar.maximum()))
+            self.following = False
+            self.jump.setVisible(True)
+
+    def set_guidance(self, html: str) -> None:
+        """What the caption area says while nothing has been captioned."""
+        self.guidance.setText(html)
+        self._show_guidance_if_empty()
+
+    def is_empty(self) -> bool:
+        return not self.lines and self._open_line is None and not self._tentative
+
+    def _show_guidance_if_empty(self) -> None:
+        empty = self.is_empty()
+        self.guidance.setVisible(empty)
+        self.text.setVisible(not empty)
 
     @staticmethod
     def _format(color: str, italic: bool) -> QTextCharFormat:
@@ -87,12 +123,38 @@ class CaptionView(QWidget):
         self._tentative_from = cursor.position()
         self._tentative = tentative
         if tentative:
-            cursor.insertText((" " if self._open_line else "") + tentative, self._tentative_format())
+            if self._open_line:
+                cursor.insertText(" " + tentative.lstrip(), self._tentative_format())
+            else:  # the last line is finished: the guess starts the next one, as its words will
+                if self.lines or self.text.document().characterCount() > 1:
+                    cursor.insertBlock()
+                cursor.insertText(tentative.lstrip(), self._tentative_format())
+        self._show_guidance_if_empty()
         if at_bottom:
             self.jump_to_live()
 
+    def end_line(self) -> None:
+        """The stream that fed the open line ended (stop, switch, failure): later words start a new
+        line instead of joining an unfinished sentence, and the guess goes (it never became final)."""
+        self.add_committed([], True, "")
+
+    def add_marker(self, start: float, text: str) -> None:
+        """A grey line where audio was not captioned."""
+        self.end_line()
+        cursor = QTextCursor(self.text.document())
+        cursor.movePosition(QTextCursor.End)
+        if self.lines or self.text.document().characterCount() > 1:
+            cursor.insertBlock()
+        cursor.insertText(text, self._format("#9a6a00", italic=True))
+        self.markers.add(len(self.lines))
+        self.lines.append((start, text))
+        self._show_guidance_if_empty()
+        self._tentative_from = cursor.position()
+        if self.following:
+            self.jump_to_live()
+
     def all_lines(self) -> list[str]:
-        lines = [text for _, text in self.lines]
+        lines = [text for i, (_, text) in enumerate(self.lines) if i not in self.markers]
         if self._open_line:
             lines.append(self._open_line.strip())
         return lines
@@ -106,21 +168,31 @@ class CaptionView(QWidget):
                 lines.append(self._tentative)
         return lines[-count:]
 
+    def overlay_parts(self, count: int = 2) -> tuple[list[str], str]:
+        """The last ``count`` committed lines and the tentative tail, for the overlay."""
+        return self.all_lines()[-count:], self._tentative
+
     def tentative(self) -> str:
         return self._tentative
 
     def rerender(self) -> None:
         """Redraw everything (after the timestamp setting changes)."""
         lines, open_line, open_start, tentative = list(self.lines), self._open_line, self._open_start, self._tentative
+        markers = set(self.markers)
         self.clear()
-        for start, text in lines:
-            self.add_committed([(start, " " + text)], True, "")
+        for row, (start, text) in enumerate(lines):
+            if row in markers:
+                self.add_marker(start, text)
+            else:
+                self.add_committed([(start, " " + text)], True, "")
         if open_line:
             self.add_committed([(open_start, " " + open_line.strip())], False, tentative)
 
     def clear(self) -> None:
         self.text.clear()
         self.lines, self._open_line, self._tentative, self._tentative_from = [], None, "", 0
+        self.markers = set()
+        self._show_guidance_if_empty()
 
     # -- scrolling -----------------------------------------------------------------------------
 

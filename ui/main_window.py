@@ -1,79 +1,49 @@
-"""The live-caption window: toolbar pickers, caption area, status bar, menus, overlay, banner."""
+"""The live-caption window: toolbar, caption area, status bar, menus, overlay, banner.
+
+Widgets live in their own modules (toolbar, banner, status, overlay, sessions dialog); this one
+wires them to the engine adapter (ui/engine.py) and keeps the session's state: the transcript,
+whether it was saved, and whether a one-off replay is running.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Slot
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QPushButton, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtCore import QTimer, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QVBoxLayout, QWidget
 
-from livecaption.asr.models import EMBEDDED_MODELS
 from livecaption.audio.sources import list_input_devices
 from livecaption.errors import UserError
-from livecaption.streaming.options import StreamingOptions, VadOptions
-from livecaption.transcript.export import FORMATS, render, write_text_atomic
 from livecaption.streaming.events import CaptionUpdate
-from livecaption.transcript.journal import list_sessions, mark_recovered, read_journal
+from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.transcript.live import LiveTranscript, session_options
+from ui.banner import Banner
 from ui.caption_view import CaptionView
 from ui.engine import EngineConfig, EngineController
 from ui.overlay import CaptionOverlay
-from ui.settings import PRECISIONS, AppSettings
-from ui.status import StatusPanel
+from ui.session_actions import SessionActions
+from ui.sessions_dialog import SessionsDialog
+from ui.status import StatusPanel, device_label
+from ui.toolbar import HUB_ID, OPEN_FOLDER, build_toolbar, mark_precisions, set_languages
 
-LANGUAGES = ["auto", "en", "zh", "de", "es", "ru", "ko", "fr", "ja", "pt", "tr", "pl", "it", "nl", "sv", "ar", "hi", "uk"]
-OPEN_FOLDER, HUB_ID = "Open folder…", "Hugging Face id…"
-
-
-class Banner(QWidget):
-    """A non-modal strip for errors, notices and model-loading progress (with Cancel)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.label = QLabel("", self)
-        self.label.setWordWrap(True)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 100)
-        self.cancel = QPushButton("Cancel", self)
-        self.close_button = QPushButton("✕", self)
-        self.close_button.setFixedWidth(28)
-        self.close_button.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        for widget in (self.label, self.progress, self.cancel, self.close_button):
-            layout.addWidget(widget)
-        layout.setStretch(0, 1)
-        self.hide()
-
-    def show_message(self, text: str, error: bool = True) -> None:
-        color = "#fde2e1" if error else "#e3f1fd"
-        self.setStyleSheet(f"background: {color};")
-        self.label.setText(text)
-        self.progress.hide()
-        self.cancel.hide()
-        self.close_button.show()
-        self.show()
-
-    def show_progress(self, text: str, percent: int) -> None:
-        self.setStyleSheet("background: #eef6e8;")
-        self.label.setText(text)
-        self.progress.setValue(percent)
-        self.progress.show()
-        self.cancel.show()
-        self.close_button.hide()
-        self.show()
+OUTAGE_POLL_MS = 500  # how soon a lost input shows: at once, not after the reconnect gives up
+RESCAN_MS = 3000  # after an input was lost for good: look for it again, by itself
 
 
-class MainWindow(QMainWindow):
-    def __init__(self, settings: AppSettings, settings_path: Path, controller: EngineController | None = None):
+class MainWindow(SessionActions, QMainWindow):
+    def __init__(self, settings, settings_path: Path, controller: EngineController | None = None):
         super().__init__()
         self.settings, self.settings_path = settings, settings_path
         self.controller = controller or EngineController()
-        self.replay_file: str | None = None
+        self.replay_file: str | None = None  # a one-off: the next Start replays it, then it is forgotten
+        self.active_replay: str | None = None  # the recording being replayed now
+        self.replay_next: str | None = None  # replayed once the running stream has stopped
         self.reconnect_s = 30.0  # how long a lost input device is waited for before the session stops
+        self.resolved_device = ""  # what "auto" is here ("cpu" on a machine without a GPU)
+        self.dirty = False  # captions nobody saved yet
         self.setWindowTitle("livecaption")
-        self.resize(1000, 560)
+        self.resize(1100, 600)
         self.transcript = self._new_transcript("", "", None)
         self.last_stats = None
         self.running_on = ""
@@ -89,63 +59,26 @@ class MainWindow(QMainWindow):
         self.status = StatusPanel(self.statusBar())
         self.overlay = CaptionOverlay(settings.overlay_font_size)
         self.overlay.restore_geometry_text(settings.overlay_geometry)
+        self.sessions_dialog: SessionsDialog | None = None
 
-        self._build_toolbar()
+        build_toolbar(self)
+        self._connect_toolbar()
         self._build_menus()
         self._connect_engine()
         self.refresh_devices(rescan=False)
+        self._show_guidance()
+        self.outage_timer = QTimer(self, interval=OUTAGE_POLL_MS, timeout=self._poll_outage)
+        self.rescan_timer = QTimer(self, interval=RESCAN_MS, timeout=self._rescan_lost_input)
         if settings.overlay_visible:
             self.toggle_overlay(True)
         self.restore_unfinished_session()
 
-    def restore_unfinished_session(self) -> None:
-        """After a crash or kill, bring the last unfinished session's captions back into the window."""
-        unfinished = [s for s in list_sessions() if not s.finished and s.words]
-        if not unfinished:
-            return
-        session, restored = read_journal(unfinished[-1].path)
-        for segment in restored.groups():
-            self._caption(CaptionUpdate(committed=tuple(segment), tentative="", time=0.0, utterance_ended=True))
-        mark_recovered(session.path)
-        self.banner.show_message(f"Restored {session.words} words from an unfinished session ({session.name}); "
-                                 "save them with File → Save transcript.", error=False)
-
     # -- construction --------------------------------------------------------------------------
 
-    def _build_toolbar(self) -> None:
-        bar = QToolBar("Session", self)
-        bar.setMovable(False)
-        self.addToolBar(bar)
-        self.start_action = QAction("Start", self)
+    def _connect_toolbar(self) -> None:
         self.start_action.triggered.connect(self.toggle_running)
-        bar.addAction(self.start_action)
-        bar.addSeparator()
-        self.device_combo = QComboBox(self)
-        self.device_combo.setMinimumWidth(180)
-        self.device_combo.setToolTip("input device")
-        bar.addWidget(self.device_combo)
-        refresh = QAction("⟳", self)
-        refresh.setToolTip("refresh the input devices (finds newly plugged-in ones)")
-        refresh.triggered.connect(lambda: self.refresh_devices(rescan=not self.controller.running))
-        bar.addAction(refresh)
-        self.model_combo = QComboBox(self)
-        self.model_combo.addItems(list(EMBEDDED_MODELS) + [OPEN_FOLDER, HUB_ID])
-        if self.settings.model not in EMBEDDED_MODELS:
-            self.model_combo.insertItem(0, self.settings.model)
-        self.model_combo.setCurrentText(self.settings.model)
-        bar.addWidget(self.model_combo)
-        self.precision_combo = QComboBox(self)
-        self.precision_combo.addItems(list(PRECISIONS))
-        self.precision_combo.setCurrentText(self.settings.precision)
-        bar.addWidget(self.precision_combo)
-        self.language_combo = QComboBox(self)
-        self.language_combo.addItems(LANGUAGES)
-        self.language_combo.setCurrentText(self.settings.language if self.settings.language in LANGUAGES else "auto")
-        bar.addWidget(self.language_combo)
-        self.overlay_action = QAction("Overlay", self)
-        self.overlay_action.setCheckable(True)
+        self.refresh_action.triggered.connect(lambda: self.refresh_devices(rescan=not self.controller.running))
         self.overlay_action.toggled.connect(self.toggle_overlay)
-        bar.addAction(self.overlay_action)
         self.device_combo.currentIndexChanged.connect(self._settings_changed)
         self.model_combo.activated.connect(self._model_chosen)
         self.precision_combo.currentIndexChanged.connect(self._settings_changed)
@@ -157,21 +90,26 @@ class MainWindow(QMainWindow):
         save = file_menu.addAction("&Save transcript as…")
         save.setShortcut(QKeySequence.Save)
         save.triggered.connect(self.save_dialog)
-        file_menu.addAction("&New session", self.new_session)
+        file_menu.addAction("&New session", self.new_session).setShortcut(QKeySequence("Ctrl+N"))
+        file_menu.addAction("&Past sessions…", self.show_sessions).setShortcut(QKeySequence("Ctrl+O"))
         file_menu.addAction("&Replay a recording…", self.replay_dialog)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.Quit)
         view = self.menuBar().addMenu("&View")
-        view.addAction("Larger text", lambda: self.change_font(+2)).setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
+        view.addAction("Larger text", lambda: self.change_font(+2)).setShortcuts([QKeySequence("Ctrl+="),
+                                                                                   QKeySequence("Ctrl++")])
         view.addAction("Smaller text", lambda: self.change_font(-2)).setShortcut(QKeySequence("Ctrl+-"))
         stamps = view.addAction("Timestamps")
         stamps.setCheckable(True)
         stamps.setChecked(self.settings.show_timestamps)
         stamps.toggled.connect(self.set_timestamps)
         view.addAction(self.overlay_action)
-        view.addAction("Overlay text larger", lambda: self.change_overlay_font(+2)).setShortcut(QKeySequence("Ctrl+Shift++"))
-        view.addAction("Overlay text smaller", lambda: self.change_overlay_font(-2)).setShortcut(QKeySequence("Ctrl+Shift+-"))
+        # On a US keyboard "+" is Shift+=: Ctrl+Shift+= is what people press for Ctrl+Shift++.
+        view.addAction("Overlay text larger", lambda: self.change_overlay_font(+2)).setShortcuts(
+            [QKeySequence("Ctrl+Shift++"), QKeySequence("Ctrl+Shift+=")])
+        view.addAction("Overlay text smaller", lambda: self.change_overlay_font(-2)).setShortcuts(
+            [QKeySequence("Ctrl+Shift+-"), QKeySequence("Ctrl+Shift+_")])
         for keys in ("Space", "Ctrl+R"):
             QShortcut(QKeySequence(keys), self, activated=self.toggle_running)
 
@@ -181,21 +119,27 @@ class MainWindow(QMainWindow):
         worker.started.connect(self._engine_started)
         worker.stopped.connect(self._engine_stopped)
         worker.failed.connect(self._engine_failed)
+        worker.finished.connect(self._replay_finished)
+        worker.switch_failed.connect(self._switch_failed)
         worker.caption.connect(self._caption)
         worker.stats.connect(self._stats)
+        worker.activity.connect(lambda event: event.speaking and self.status.mark_speech())
         worker.gap.connect(self._gap)
         worker.restarted.connect(self._engine_restarted)
         worker.precisions.connect(self._mark_precisions)
-        self.controller.probe_precisions(self.settings.device)  # the answer marks the combo
+        worker.resolved_device.connect(self._device_resolved)
+        worker.languages.connect(self._model_languages)
+        self.controller.probe_precisions(self.settings.device)  # the answers mark the pickers
+        self.controller.probe_languages(self.model_combo.currentText())
 
     # -- engine ----------------------------------------------------------------------------------
 
     def config(self) -> EngineConfig:
-        language = self.language_combo.currentText()
         return EngineConfig(
             model=self.model_combo.currentText(), device=self.settings.device,
-            precision=self.precision_combo.currentText(), language=None if language == "auto" else language,
-            input_device=self.device_combo.currentData() or None, replay_file=self.replay_file,
+            precision=self.precision_combo.currentData() or "auto",
+            language=None if self.language_combo.currentData() in (None, "auto") else self.language_combo.currentData(),
+            input_device=self.device_combo.currentData() or None, replay_file=self.active_replay,
             reconnect_s=self.reconnect_s,
         )
 
@@ -204,56 +148,128 @@ class MainWindow(QMainWindow):
         return LiveTranscript(self.settings.model, device, precision, fallback,
                               session_options(StreamingOptions(language=language), VadOptions(), language))
 
+    def source_label(self) -> str:
+        return f"the recording {Path(self.active_replay).name}" if self.active_replay else self.device_combo.currentText()
+
     @Slot()
     def toggle_running(self) -> None:
         if self.controller.running:
             self.controller.stop()
             self.start_action.setText("Stopping…")
-        else:
-            self.controller.start(self.config())
-            self.start_action.setText("Loading…")
+            return
+        if self.start_action.text() in ("Loading…", "Stopping…"):
+            return  # a second press while the engine is busy would queue a second session
+        self.active_replay, self.replay_file = self.replay_file, None  # Start means the selected input
+        if not self.active_replay:
+            self.refresh_devices(rescan=True)  # the audio server may have come back since the last look
+        self.rescan_timer.stop()
+        self.controller.start(self.config())
+        self.start_action.setText("Loading…")
 
     def _engine_started(self, description: str, fallback: str) -> None:
         self.start_action.setText("Stop")
         self.running_on = description  # what the status bar shows; stats may later say otherwise
-        self.status.set_device(description)
+        # Without a GPU, "auto" running on the CPU is the plan, not a fallback worth a warning.
+        expected = fallback == "CUDA unavailable" and self.resolved_device == "cpu"
+        shown = description.split(" (fallback")[0] if expected else description
+        self.status.set_device(shown)
+        self.status.set_listening(self.source_label())
         device, precision = description.split()[:2]
         self.transcript.device, self.transcript.precision = device, precision
+        self.transcript.fallback = fallback or None
         self.transcript.model = self.model_combo.currentText()
-        if fallback:
+        self._follow_precision(precision)
+        self._show_guidance()
+        self.outage_timer.start()
+        if fallback and not expected:
             self.banner.show_message(f"Running on {description}", error=False)
         else:
             self.banner.hide()
 
-    def _engine_stopped(self) -> None:
+    def _stream_over(self) -> None:
+        """No stream any more (stopped, finished, failed): no figure or guess stays on show."""
+        # A replay is a one-off: once its stream is over, Start and switches mean the selected input
+        # (unless this stop is the first half of going from the input to a replay).
+        self.active_replay, self.replay_next = self.replay_next, None
         self.start_action.setText("Start")
+        self.outage_timer.stop()
+        self.status.reset()
+        self.captions.end_line()
+        self.transcript.add(CaptionUpdate((), "", 0.0, utterance_ended=True))
+        self._update_overlay()
+        self._show_guidance()
+
+    def _engine_stopped(self) -> None:
+        self._stream_over()
 
     def _engine_failed(self, message: str) -> None:
-        self.start_action.setText("Start")
+        self._stream_over()
+        self.banner.show_message(message)
+        if message.startswith("audio input lost") or "no audio input device" in message:
+            self.rescan_timer.start()  # say when it is back, without anyone pressing ⟳
+
+    def _replay_finished(self, what: str) -> None:
+        self.banner.show_message(f"Replay of {Path(what).name} finished. Start (Space) captions "
+                                 f"{self.device_combo.currentText()} again.", error=False)
+
+    def _switch_failed(self, message: str) -> None:
+        self.start_action.setText("Stop")
         self.banner.show_message(message)
 
     def _caption(self, update) -> None:
         self.transcript.add(update)
         self.captions.add_committed([(w.start, w.text) for w in update.committed], update.utterance_ended,
                                     update.tentative)
-        self.overlay.show_lines(self.captions.last_lines(2))
+        if update.committed:
+            self.dirty = True
+            if update.time:  # live, not restored: how long these words took to become final
+                self.status.add_final_delay(max(0.0, max(w.emitted - w.end for w in update.committed)))
+        if update.committed or update.tentative:
+            self.status.mark_speech()
+        self._update_overlay()
+
+    def _update_overlay(self) -> None:
+        self.overlay.show_lines(*self.captions.overlay_parts(2))
 
     def _gap(self, gap) -> None:
         self.transcript.add_gap(gap.start, gap.end, gap.reason)
+        self.captions.add_marker(gap.start, f"[not captioned {gap.start:.0f}–{gap.end:.0f} s: {gap.reason}]")
         if gap.engine_error:
             return  # _engine_restarted says what happened
         if gap.fell_behind:
             self.banner.show_message(f"Captions fell behind and {gap.end - gap.start:.1f} s of audio were skipped: "
                                      "this machine decodes slower than real time. A smaller model or int8 helps; "
                                      "the gap is marked in the transcript.", error=False)
-            return
-        self.banner.show_message(f"Audio input was lost for {gap.end - gap.start:.0f} s ({gap.reason}); "
-                                 "capture resumed and the gap is marked in the transcript.", error=False)
+        elif not gap.reason.startswith("switching"):
+            self.banner.show_message(f"Audio input was lost for {gap.end - gap.start:.0f} s; capture resumed and "
+                                     "the gap is marked in the transcript.", error=False)
 
     def _engine_restarted(self, event) -> None:
+        self.captions.end_line()  # the words after it start a new line (and cue), not the unfinished one
+        self.transcript.add(CaptionUpdate((), "", event.time, utterance_ended=True))
         lost = (f"; {event.end - event.start:.1f} s that could not be captioned are marked in the transcript"
                 if event.end > event.start else "")
         self.banner.show_message(f"A decode failed ({event.error}) and captioning restarted{lost}.", error=False)
+
+    def _poll_outage(self) -> None:
+        outage = self.controller.input_outage()
+        if outage != self.status.outage:
+            self.status.set_outage(outage)
+            if outage:
+                self.banner.show_message(f"{outage}: waiting for it to come back; captioning resumes by itself "
+                                         "and the gap is marked.")
+            else:
+                self.banner.hide()
+
+    def _rescan_lost_input(self) -> None:
+        if self.controller.running:
+            self.rescan_timer.stop()
+            return
+        self.refresh_devices(rescan=True, quiet=True)
+        if self.device_combo.count() > 1:  # more than "System default input": the server is back
+            self.rescan_timer.stop()
+            self.banner.show_message(f"Audio input is back ({self.device_combo.currentText()}): press Start (Space) "
+                                     "to caption again.", error=False)
 
     def _stats(self, stats) -> None:
         self.last_stats = stats
@@ -265,16 +281,33 @@ class MainWindow(QMainWindow):
             self.status.set_device(stats.device)
             device, precision = stats.device.split()[:2]
             self.transcript.device, self.transcript.precision = device, precision
+            if "(fallback: " in stats.device:
+                self.transcript.fallback = stats.device.split("(fallback: ", 1)[1].rstrip(")")
+            self._follow_precision(precision)
             self.banner.show_message(f"Now running on {stats.device}; captions continue.", error=False)
 
+    def _follow_precision(self, precision: str) -> None:
+        """The toolbar shows the precision that runs (after a fallback too), without making it the
+        saved choice: the next session tries the chosen one again."""
+        if self.precision_combo.currentData() in ("auto", precision):
+            return
+        self.precision_combo.blockSignals(True)
+        self.precision_combo.setCurrentIndex(max(0, self.precision_combo.findData(precision)))
+        self.precision_combo.blockSignals(False)
+
     def _settings_changed(self) -> None:
+        model_changed = self.settings.model != self.model_combo.currentText()
         self.settings.input_device = self.device_combo.currentData() or ""
         self.settings.model = self.model_combo.currentText()
-        self.settings.precision = self.precision_combo.currentText()
-        self.settings.language = self.language_combo.currentText()
+        self.settings.precision = self.precision_combo.currentData() or "auto"
+        self.settings.language = self.language_combo.currentData() or "auto"
         self.settings.save(self.settings_path)
-        if self.controller.running:  # switch while live: restart, the transcript stays
-            self.controller.restart(self.config())
+        if model_changed:
+            self.controller.probe_languages(self.settings.model)
+        self._show_guidance()
+        if self.controller.running:  # the old model captions while the new one loads, then they swap
+            self.controller.switch(self.config())
+            self.start_action.setText("Loading…")
 
     def _model_chosen(self) -> None:
         choice = self.model_combo.currentText()
@@ -292,17 +325,36 @@ class MainWindow(QMainWindow):
         self._settings_changed()
 
     def _mark_precisions(self, reasons: dict) -> None:
-        """Precisions the device cannot run stay visible but disabled, with the reason as tooltip
-        (``reasons`` comes from the engine thread, which may ask the CUDA driver)."""
-        model = self.precision_combo.model()
-        for row, precision in enumerate(PRECISIONS):
-            item = model.item(row)
-            item.setEnabled(reasons[precision] is None)
-            item.setToolTip(reasons[precision] or "")
+        self.precision_reasons = reasons
+        mark_precisions(self.precision_combo, reasons, on_cpu=self.resolved_device.startswith("cpu"))
+
+    def _device_resolved(self, device: str) -> None:
+        self.resolved_device = device
+        if getattr(self, "precision_reasons", None) is not None:
+            self._mark_precisions(self.precision_reasons)
+
+    def _model_languages(self, model: str, known) -> None:
+        if model == self.model_combo.currentText():
+            set_languages(self.language_combo, known, self.settings.language)
+
+    def _show_guidance(self) -> None:
+        source = self.source_label() if self.controller.running else self.device_combo.currentText()
+        if self.controller.running:
+            self.captions.set_guidance(
+                f"<p style='font-size:20pt; color:#c62828'>● Listening to {source}</p>"
+                "<p style='font-size:13pt'>Captions appear here when someone speaks.<br>"
+                "Grey italic words are a first guess; black words are final. Space stops.</p>")
+            return
+        self.captions.set_guidance(
+            f"<p style='font-size:20pt'>Press <b>Space</b> (or <b>Start</b>) to caption<br><b>{source}</b></p>"
+            "<p style='font-size:12pt'>Captions appear here as people speak: grey italic words are a first guess, "
+            "black words are final.<br><b>Input</b> picks what is captioned: a microphone, or the monitor of what "
+            "this computer plays.<br><b>Overlay</b> shows captions on top of other windows. "
+            "<b>File → Past sessions</b> has every earlier session.</p>")
 
     # -- actions -------------------------------------------------------------------------------------
 
-    def refresh_devices(self, rescan: bool = True) -> None:
+    def refresh_devices(self, rescan: bool = True, quiet: bool = False) -> None:
         self.device_combo.blockSignals(True)
         self.device_combo.clear()
         self.device_combo.addItem("System default input", "")
@@ -310,53 +362,19 @@ class MainWindow(QMainWindow):
             devices = list_input_devices(rescan=rescan)
         except UserError as exc:
             devices = []
-            self.banner.show_message(str(exc))
+            if not quiet:
+                self.banner.show_message(str(exc))
         for device in devices:
             self.device_combo.addItem(f"{device.name} ({device.host_api})", device.name)
         wanted = self.settings.input_device
         index = self.device_combo.findData(wanted) if wanted else 0
         if index < 0:
-            self.banner.show_message(f"Input device '{wanted}' is not connected; using the system default.", error=False)
+            if not quiet:
+                self.banner.show_message(f"Input device '{wanted}' is not connected; using the system default.",
+                                         error=False)
             index = 0
         self.device_combo.setCurrentIndex(index)
         self.device_combo.blockSignals(False)
-
-    def save_transcript(self, path: Path, fmt: str) -> None:
-        write_text_atomic(Path(path), render(self.transcript.to_transcription(), fmt), force=True)
-
-    def save_dialog(self) -> None:
-        filters = ";;".join(f"{fmt.upper()} (*.{fmt})" for fmt in FORMATS)
-        path, chosen = QFileDialog.getSaveFileName(self, "Save transcript", "meeting.txt", filters)
-        if not path:
-            return
-        fmt = Path(path).suffix.lstrip(".").lower()
-        fmt = fmt if fmt in FORMATS else chosen.split()[0].lower()
-        try:
-            self.save_transcript(Path(path), fmt)
-        except UserError as exc:
-            self.banner.show_message(str(exc))
-        else:
-            self.banner.show_message(f"Saved {path}", error=False)
-
-    def new_session(self, confirm: bool = True) -> None:
-        if confirm and self.transcript.words():
-            answer = QMessageBox.question(self, "New session", "Start a new session? The current transcript "
-                                          "will be cleared from the window (save it first if you need it).")
-            if answer != QMessageBox.Yes:
-                return
-        self.transcript = self._new_transcript(self.transcript.device, self.transcript.precision, self.transcript.fallback)
-        self.captions.clear()
-        self.overlay.show_lines([])
-        if self.controller.running:
-            self.controller.stop()
-            self.start_action.setText("Start")
-        self.controller.end_session()
-
-    def replay_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Replay a recording as if it were the microphone")
-        if path:
-            self.replay_file = path
-            self.controller.start(self.config())
 
     def change_font(self, delta: int) -> None:
         self.settings.font_size = max(8, min(72, self.settings.font_size + delta))
@@ -366,7 +384,6 @@ class MainWindow(QMainWindow):
     def change_overlay_font(self, delta: int) -> None:
         self.settings.overlay_font_size = max(10, min(96, self.settings.overlay_font_size + delta))
         self.overlay.set_font_size(self.settings.overlay_font_size)
-        self.overlay.show_lines(self.captions.last_lines(2))
         self.settings.save(self.settings_path)
 
     def set_timestamps(self, on: bool) -> None:
@@ -383,8 +400,13 @@ class MainWindow(QMainWindow):
         self.settings.save(self.settings_path)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self.settle_unsaved("Quit livecaption", "quit"):
+            event.ignore()
+            return
         self.settings.overlay_geometry = self.overlay.geometry_text()
         self.settings.save(self.settings_path)
         self.controller.shutdown()
         self.overlay.close()
+        if self.sessions_dialog is not None:
+            self.sessions_dialog.close()
         super().closeEvent(event)

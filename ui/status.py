@@ -1,53 +1,204 @@
-"""The status bar: latency, lag, RTF, memory, device/precision, input level and warnings."""
+"""The status bar in words people use, with pictures to glance at and the numbers in tooltips.
+
+Left to right: the listening indicator, how long captions take to become final (with a small
+sparkline of the latest delays), whether decoding keeps up, a memory gauge, where the model runs,
+the input level meter and warnings. Every figure is cleared when a session stops, is replaced or
+fails, so nothing stale is ever shown as current.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+import os
+from collections import deque
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from livecaption.streaming.events import StreamStats
 
-LAG_WARNING_S = 3.0
+LAG_WARNING_S = 3.0  # unprocessed audio beyond this is real overload, worth a warning
+LOUD_DB = -6.0  # RMS this close to full scale is not speech at a sane gain: noise, or clipping
+LOUD_FOR_S = 2.0
 
 
 def _mb(value: int | None) -> str:
     return "-" if value is None else f"{value / 2**20:.0f} MB"
 
 
+def _ram_total() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def device_label(description: str) -> str:
+    """ "cpu fp32 (fallback: …)" -> "CPU · fp32"; the full text goes in the tooltip."""
+    parts = description.split(" (", 1)[0].split()
+    if not parts:
+        return description
+    where = "CPU" if parts[0] == "cpu" else ("GPU" if parts[0].startswith("cuda") else parts[0])
+    return " · ".join([where] + parts[1:2])
+
+
+class Sparkline(QWidget):
+    """The latest caption delays as a small line: steady, rising or spiking at a glance."""
+
+    def __init__(self, size: int = 40):
+        super().__init__()
+        self.values: deque[float] = deque(maxlen=size)
+        self.setFixedSize(72, 18)
+
+    def add(self, value: float) -> None:
+        self.values.append(value)
+        self.update()
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if len(self.values) < 2:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.Antialiasing)
+        top = max(max(self.values), 1.0)  # a flat line at the bottom means "fast", not "no scale"
+        w, h = self.width() - 2, self.height() - 2
+        step = w / (self.values.maxlen - 1)
+        x0 = w - step * (len(self.values) - 1)
+        points = [QPointF(1 + x0 + i * step, 1 + h - h * v / top) for i, v in enumerate(self.values)]
+        painter.setPen(QPen(QColor("#2f6db5"), 1.5))
+        painter.drawPolyline(QPolygonF(points))
+        painter.end()
+
+
 class StatusPanel:
     def __init__(self, bar: QStatusBar):
-        self.latency = QLabel("final latency –")
-        self.lag = QLabel("lag –")
-        self.rtf = QLabel("RTF –")
-        self.memory = QLabel("memory –")
-        self.device = QLabel("not started")
+        self.listening = QLabel()
+        self.latency = QLabel()
+        self.sparkline = Sparkline()
+        self.pace = QLabel()
+        self.memory = QProgressBar()
+        self.memory.setFixedWidth(150)
+        self.memory.setTextVisible(True)
+        self.memory.setFormat("%v")
+        self.device = QLabel()
         self.warning = QLabel("")
         self.warning.setStyleSheet("color: #b00020; font-weight: bold;")
         self.level = QProgressBar()
         self.level.setRange(0, 60)  # -60 dBFS .. 0 dBFS
         self.level.setTextVisible(False)
         self.level.setFixedWidth(90)
-        self.level.setToolTip("input level")
-        for widget in (self.latency, self.lag, self.rtf, self.memory, self.device, self.warning):
+        self.level_label = QLabel("Input")
+        self.latency.setToolTip("How long after words are spoken they become final captions.")
+        self.sparkline.setToolTip("Caption delay of the latest words (higher = slower).")
+        for widget in (self.listening, self.latency, self.sparkline, self.pace, self.memory, self.device,
+                       self.warning):
             bar.addWidget(widget)
+        bar.addPermanentWidget(self.level_label)
         bar.addPermanentWidget(self.level)
+        self.ram_total = _ram_total()
+        self.reset()
+
+    # -- session state ---------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """No session: nothing measured, nothing to warn about."""
+        self.spoke = False
+        self.outage: str | None = None
+        self.loud_since: float | None = None
+        self.loud = False
+        self.set_listening(None)
+        self.latency.setText("")
+        self.sparkline.clear()
+        self.sparkline.hide()
+        self.pace.setText("")
+        self.pace.setToolTip("")
+        self.memory.hide()
+        self.device.setText("")
+        self.device.setToolTip("")
+        self.warning.setText("")
+        self.level.setValue(0)
+        self.level.setToolTip("Input level: nothing captured yet.")
+
+    def set_listening(self, source: str | None) -> None:
+        if source:
+            self.listening.setText(f"<span style='color:#c62828'>●</span> Listening: {source}")
+            self.listening.setToolTip("Captioning is on. Space or Stop ends it.")
+        else:
+            self.listening.setText("<span style='color:#888'>○</span> Not listening")
+            self.listening.setToolTip("Press Space or Start to caption the selected input.")
+
+    def mark_speech(self) -> None:
+        """Someone spoke: from now on the pace figure means something."""
+        self.spoke = True
+
+    def add_final_delay(self, seconds: float) -> None:
+        """Words just became final, ``seconds`` after they were spoken (the engine's own figure
+        comes only when an utterance ends, which in a long reading is at its very end)."""
+        self.latency.setText(f"Caption delay {seconds:.1f} s")
+        self.sparkline.add(seconds)
+        self.sparkline.show()
 
     def set_device(self, description: str) -> None:
-        self.device.setText(description.replace("cpu", "CPU", 1) if description.startswith("cpu") else description)
+        self.device.setText(device_label(description))
+        self.device.setToolTip(f"The model runs on: {description}")
+
+    def set_outage(self, outage: str | None) -> None:
+        self.outage = outage
+        self._warn()
+
+    # -- figures ---------------------------------------------------------------------------
 
     def update(self, stats: StreamStats) -> None:
-        if stats.final_latency_last is not None:
-            self.latency.setText(f"final latency {stats.final_latency_last:.2f} s (p50 {stats.final_latency_p50:.2f} s)")
-        self.lag.setText(f"lag {stats.lag:.1f} s")
-        self.rtf.setText(f"RTF {stats.rtf:.2f}")
-        if stats.gpu_total is not None:
-            self.memory.setText(f"VRAM {_mb(stats.gpu_allocated)} / decode peak {_mb(stats.gpu_decode_peak)} / "
-                                f"reserved {_mb(stats.gpu_reserved)} / {_mb(stats.gpu_total)}")
-        else:
-            self.memory.setText(f"RAM {_mb(stats.rss_bytes)}")
+        details = (f"final latency {_s(stats.final_latency_last)} (p50 {_s(stats.final_latency_p50)}), "
+                   f"first word {_s(stats.first_word_latency_last)}\nunprocessed audio (lag) {stats.lag:.1f} s, "
+                   f"max {stats.lag_max:.1f} s\nRTF {stats.rtf:.2f} (compute seconds per second of audio), "
+                   f"decode step {stats.step:.2f} s\ndropped {stats.dropped_seconds:.1f} s")
+        self.latency.setToolTip("How long after words are spoken they become final captions.\n" + details)
+        if self.spoke:
+            behind = stats.lag > LAG_WARNING_S and self.outage is None
+            self.pace.setText(f"Behind by {stats.lag:.0f} s" if behind else "Keeping up")
+            self.pace.setStyleSheet("color: #b00020;" if behind else "color: #2e7d32;")
+            self.pace.setToolTip(("Decoding is slower than speech: a smaller model or int8 helps.\n" if behind else
+                                  "Decoding keeps pace with speech.\n") + details)
+        self._memory(stats)
         self.level.setValue(int(max(0.0, min(60.0, stats.input_level_db + 60))))
+        self.level.setToolTip(f"Input level {stats.input_level_db:.0f} dBFS")
+        if stats.input_level_db > LOUD_DB:
+            self.loud_since = stats.time if self.loud_since is None else self.loud_since
+            self.loud = stats.time - self.loud_since >= LOUD_FOR_S
+        elif stats.input_level_db < LOUD_DB - 6:
+            self.loud_since, self.loud = None, False
+        self.dropped = stats.dropped_seconds
+        self.lag = stats.lag
+        self._warn()
+
+    def _memory(self, stats: StreamStats) -> None:
+        if stats.gpu_total:
+            used, total, what = stats.gpu_allocated or 0, stats.gpu_total, "GPU memory"
+            tip = (f"VRAM {_mb(stats.gpu_allocated)} in use, decode peak {_mb(stats.gpu_decode_peak)}, "
+                   f"reserved {_mb(stats.gpu_reserved)}, of {_mb(stats.gpu_total)}")
+        else:
+            used, total, what = stats.rss_bytes, self.ram_total or max(stats.rss_bytes, 1), "Memory"
+            tip = f"RAM used by livecaption: {_mb(stats.rss_bytes)} of {_mb(self.ram_total)}"
+        self.memory.setRange(0, max(1, total // 2**20))
+        self.memory.setValue(min(total, used) // 2**20)
+        self.memory.setFormat(f"{what} {_mb(used)}")
+        self.memory.setToolTip(tip)
+        self.memory.show()
+
+    def _warn(self) -> None:
         warnings = []
-        if stats.dropped_seconds > 0:
-            warnings.append(f"⚠ {stats.dropped_seconds:.1f} s of audio dropped")
-        if stats.lag > LAG_WARNING_S:
-            warnings.append(f"⚠ falling behind ({stats.lag:.1f} s)")
+        if self.outage:
+            warnings.append(f"⚠ {self.outage}")  # lag and drops mean nothing while nothing arrives
+        elif getattr(self, "dropped", 0) > 0:  # only ever from a ring that overflowed: real overload
+            warnings.append(f"⚠ {self.dropped:.1f} s of audio dropped (too slow)")
+        if self.loud:
+            warnings.append("⚠ input is very loud / clipped: lower the input volume")
         self.warning.setText("  ".join(warnings))
+
+
+def _s(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s"
