@@ -405,6 +405,17 @@ def test_overlay_shortcuts_include_the_us_keyboard_plus(qtbot, bare_window):
     assert not {"Ctrl+Shift+=", "Ctrl+Shift++"} & set(actions["Larger text"])
 
 
+def test_ctrl_shift_plus_enlarges_the_overlay_not_the_main_text(qtbot, bare_window):
+    from PySide6.QtCore import Qt
+
+    main, overlay = bare_window.settings.font_size, bare_window.settings.overlay_font_size
+    # What a US keyboard sends for Ctrl+Shift+=: the "+" key with Ctrl and Shift held.
+    qtbot.keyClick(bare_window.captions.text, Qt.Key_Plus, Qt.ControlModifier | Qt.ShiftModifier)
+    assert bare_window.settings.overlay_font_size == overlay + 2 and bare_window.settings.font_size == main
+    qtbot.keyClick(bare_window.captions.text, Qt.Key_Underscore, Qt.ControlModifier | Qt.ShiftModifier)
+    assert bare_window.settings.overlay_font_size == overlay
+
+
 def test_changing_the_font_keeps_the_live_view_and_jump_to_live(qtbot, bare_window):
     window = bare_window
     for i in range(80):

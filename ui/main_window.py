@@ -11,13 +11,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMainWindow, QVBoxLayout, QWidget
 
 from livecaption.audio.sources import list_input_devices
 from livecaption.errors import UserError
 from livecaption.streaming.events import CaptionUpdate
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.transcript.live import LiveTranscript, session_options
+from ui import shortcuts
 from ui.banner import Banner
 from ui.caption_view import CaptionView
 from ui.engine import EngineConfig, EngineController
@@ -112,6 +113,7 @@ class MainWindow(SessionActions, QMainWindow):
             [QKeySequence("Ctrl+Shift+-"), QKeySequence("Ctrl+Shift+_")])
         for keys in ("Space", "Ctrl+R"):
             QShortcut(QKeySequence(keys), self, activated=self.toggle_running)
+        self.overlay_keys = shortcuts.install(QApplication.instance(), self)
 
     def _connect_engine(self) -> None:
         worker = self.controller.worker
@@ -357,13 +359,15 @@ class MainWindow(SessionActions, QMainWindow):
     def refresh_devices(self, rescan: bool = True, quiet: bool = False) -> None:
         self.device_combo.blockSignals(True)
         self.device_combo.clear()
-        self.device_combo.addItem("System default input", "")
         try:
             devices = list_input_devices(rescan=rescan)
         except UserError as exc:
             devices = []
             if not quiet:
                 self.banner.show_message(str(exc))
+        default = next((d.name for d in devices if d.is_default), None)  # say which input "default" is
+        default = None if default in (None, "default") else default  # ALSA's "default" says nothing more
+        self.device_combo.addItem(f"System default input ({default})" if default else "System default input", "")
         for device in devices:
             self.device_combo.addItem(f"{device.name} ({device.host_api})", device.name)
         wanted = self.settings.input_device
@@ -403,6 +407,7 @@ class MainWindow(SessionActions, QMainWindow):
         if not self.settle_unsaved("Quit livecaption", "quit"):
             event.ignore()
             return
+        QApplication.instance().removeEventFilter(self.overlay_keys)
         self.settings.overlay_geometry = self.overlay.geometry_text()
         self.settings.save(self.settings_path)
         self.controller.shutdown()

@@ -10,10 +10,10 @@ from PySide6.QtWidgets import QMessageBox
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
-def ask(parent, title: str, text: str, discard_label: str = "Discard") -> str:
+def ask(parent, title: str, text: str, discard_label: str = "&Discard") -> str:
     """Save / Discard / Cancel for unsaved captions; returns SAVE, DISCARD or CANCEL."""
     box = QMessageBox(QMessageBox.Question, title, text, QMessageBox.NoButton, parent)
-    save = box.addButton("Save…", QMessageBox.AcceptRole)
+    save = box.addButton("&Save…", QMessageBox.AcceptRole)  # Alt+S, Alt+D: answerable from the keyboard
     discard = box.addButton(discard_label, QMessageBox.DestructiveRole)
     box.addButton(QMessageBox.Cancel)
     box.setDefaultButton(save)

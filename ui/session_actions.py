@@ -88,7 +88,8 @@ class SessionActions:
             self.start_action.setText("Loading…")
 
     def show_sessions(self) -> None:
-        self.sessions_dialog = SessionsDialog(self)
+        journal = self.controller.worker.journal  # the session on show: "current", not "unfinished"
+        self.sessions_dialog = SessionsDialog(self, current=journal.path if journal is not None else None)
         self.sessions_dialog.open_requested.connect(self.open_session)
         self.sessions_dialog.show()  # not modal: captions keep coming while it is open
 

@@ -32,8 +32,9 @@ def _started(header: dict, name: str) -> str:
 class SessionsDialog(QDialog):
     open_requested = Signal(object)  # Path of the journal to show in the window
 
-    def __init__(self, parent=None, folder: Path | None = None):
+    def __init__(self, parent=None, folder: Path | None = None, current: Path | None = None):
         super().__init__(parent)
+        self.current = current  # the window's own session, still being written
         self.setWindowTitle("Past sessions")
         self.resize(760, 380)
         self.folder = folder
@@ -72,7 +73,8 @@ class SessionsDialog(QDialog):
             _, transcript = read_journal(session.path)
             first = "".join(w.text for w in transcript.words()[:12]).strip()
             cells = (_started(session.header, session.name), str(session.words), session.header.get("model", "?"),
-                     "finished" if session.finished else "unfinished", first)
+                     "current" if session.path == self.current else "finished" if session.finished else "unfinished",
+                     first)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(str(session.path))
