@@ -439,3 +439,40 @@ def test_the_first_screen_says_what_start_captions_and_how(qtbot, bare_window):
     assert "Not listening" in bare_window.status.listening.text()
     _say(bare_window, "hello")
     assert not guidance.isVisible()
+
+
+class _LiveInput:
+    """A live input for the engine: the recording's audio at real-time pace, but not a replay
+    (nothing to resume from), so a switch must close and reopen it like a microphone."""
+
+    def __init__(self, audio):
+        from livecaption.audio.sources import FileReplaySource
+
+        self._source = FileReplaySource(audio, realtime=True, description="test input")
+
+    def __getattr__(self, name):
+        return getattr(self._source, name)
+
+
+def test_a_switch_on_a_live_input_marks_the_reopen_gap_and_keeps_what_was_committed(qtbot, window, monkeypatch):
+    import livecaption.asr.whisper as whisper
+    from livecaption.audio.decode import decode_audio
+    from ui.engine import EngineWorker
+
+    audio = decode_audio(clip_path("jfk.flac"))
+    monkeypatch.setattr(EngineWorker, "_source", lambda self, config: _LiveInput(audio))
+    worker = window.controller.worker
+    with qtbot.waitSignal(worker.started, timeout=120_000):
+        window.toggle_running()
+    qtbot.waitUntil(lambda: len(window.transcript.words()) >= 3, timeout=60_000)
+    before = [w.text for w in window.transcript.words()]
+    loaded = whisper.WhisperRecognizer  # the "new" model: the same one, so the test measures the swap
+    monkeypatch.setattr(whisper, "WhisperRecognizer", lambda *a, **k: worker._recognizer or loaded(*a, **k))
+    with qtbot.waitSignal(worker.gap, timeout=120_000) as gap:
+        window.language_combo.setCurrentIndex(window.language_combo.findData("en"))
+    assert gap.args[0].reason == "switching model or precision" and gap.args[0].end > gap.args[0].start
+    qtbot.waitUntil(lambda: "switching model or precision]" in window.captions.text.toPlainText(), timeout=5_000)
+    assert [w.text for w in window.transcript.words()][: len(before)] == before
+    window.toggle_running()
+    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=60_000)
+    assert any(reason == "switching model or precision" for _, _, reason in window.transcript.gaps)
