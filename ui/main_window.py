@@ -13,8 +13,6 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMainWindow, QVBoxLayout, QWidget
 
-from livecaption.audio.sources import list_input_devices
-from livecaption.errors import UserError
 from livecaption.streaming.events import CaptionUpdate
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.transcript.live import LiveTranscript, session_options
@@ -22,17 +20,15 @@ from ui import shortcuts
 from ui.banner import Banner
 from ui.caption_view import CaptionView
 from ui.engine import EngineConfig, EngineController
+from ui.inputs import OUTAGE_POLL_MS, RESCAN_MS, InputActions
 from ui.overlay import CaptionOverlay
 from ui.session_actions import SessionActions
 from ui.sessions_dialog import SessionsDialog
-from ui.status import StatusPanel, device_label
+from ui.status import StatusPanel
 from ui.toolbar import HUB_ID, OPEN_FOLDER, build_toolbar, mark_precisions, set_languages
 
-OUTAGE_POLL_MS = 500  # how soon a lost input shows: at once, not after the reconnect gives up
-RESCAN_MS = 3000  # after an input was lost for good: look for it again, by itself
 
-
-class MainWindow(SessionActions, QMainWindow):
+class MainWindow(SessionActions, InputActions, QMainWindow):
     def __init__(self, settings, settings_path: Path, controller: EngineController | None = None):
         super().__init__()
         self.settings, self.settings_path = settings, settings_path
@@ -253,26 +249,6 @@ class MainWindow(SessionActions, QMainWindow):
                 if event.end > event.start else "")
         self.banner.show_message(f"A decode failed ({event.error}) and captioning restarted{lost}.", error=False)
 
-    def _poll_outage(self) -> None:
-        outage = self.controller.input_outage()
-        if outage != self.status.outage:
-            self.status.set_outage(outage)
-            if outage:
-                self.banner.show_message(f"{outage}: waiting for it to come back; captioning resumes by itself "
-                                         "and the gap is marked.")
-            else:
-                self.banner.hide()
-
-    def _rescan_lost_input(self) -> None:
-        if self.controller.running:
-            self.rescan_timer.stop()
-            return
-        self.refresh_devices(rescan=True, quiet=True)
-        if self.device_combo.count() > 1:  # more than "System default input": the server is back
-            self.rescan_timer.stop()
-            self.banner.show_message(f"Audio input is back ({self.device_combo.currentText()}): press Start (Space) "
-                                     "to caption again.", error=False)
-
     def _stats(self, stats) -> None:
         self.last_stats = stats
         self.status.update(stats)
@@ -355,30 +331,6 @@ class MainWindow(SessionActions, QMainWindow):
             "<b>File → Past sessions</b> has every earlier session.</p>")
 
     # -- actions -------------------------------------------------------------------------------------
-
-    def refresh_devices(self, rescan: bool = True, quiet: bool = False) -> None:
-        self.device_combo.blockSignals(True)
-        self.device_combo.clear()
-        try:
-            devices = list_input_devices(rescan=rescan)
-        except UserError as exc:
-            devices = []
-            if not quiet:
-                self.banner.show_message(str(exc))
-        default = next((d.name for d in devices if d.is_default), None)  # say which input "default" is
-        default = None if default in (None, "default") else default  # ALSA's "default" says nothing more
-        self.device_combo.addItem(f"System default input ({default})" if default else "System default input", "")
-        for device in devices:
-            self.device_combo.addItem(f"{device.name} ({device.host_api})", device.name)
-        wanted = self.settings.input_device
-        index = self.device_combo.findData(wanted) if wanted else 0
-        if index < 0:
-            if not quiet:
-                self.banner.show_message(f"Input device '{wanted}' is not connected; using the system default.",
-                                         error=False)
-            index = 0
-        self.device_combo.setCurrentIndex(index)
-        self.device_combo.blockSignals(False)
 
     def change_font(self, delta: int) -> None:
         self.settings.font_size = max(8, min(72, self.settings.font_size + delta))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections import deque
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
