@@ -50,4 +50,4 @@ def test_cli_batched_transcription_and_its_flag_errors(tmp_path):
     lonely = run_cli("transcribe", str(clip_path("jfk.flac")), "--batch-size", "2")
     assert lonely.returncode == 2 and "--batch-size goes with --batched" in lonely.stderr
     zero = run_cli("transcribe", str(clip_path("jfk.flac")), "--batched", "--batch-size", "0")
-    assert zero.returncode == 2 and "batch size must be at least 1" in zero.stderr
+    assert zero.returncode == 2 and "--batch-size must be from 1 to 256, not 0" in zero.stderr

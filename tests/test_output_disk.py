@@ -47,7 +47,11 @@ def test_read_only_output_folder_is_refused_before_any_work_for_a_normal_user(wo
     previous = folder / "meeting.txt"
     previous.write_text("yesterday's transcript\n")
     folder.chmod(0o555)
-    env = {**os.environ, "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    # `nobody` has its own (empty) home; the caller's cache and data folders (CI points them into
+    # a root-only scratch folder) are not its to use.
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("LIVECAPTION_CACHE_DIR", "LIVECAPTION_DATA_DIR", "XDG_CACHE_HOME", "XDG_DATA_HOME")}
+    env.update(HOME=str(tmp_path), HF_HUB_OFFLINE="1")
     for target, why in ((folder / "new.txt", "is not writable"), (previous, "already exists")):
         proc = subprocess.run(
             [*_as_nobody(), sys.executable, "-m", "livecaption", "transcribe", ONE_TWO_THREE, "-o", str(target)],
