@@ -38,12 +38,15 @@ class RealClock:
 class SimulatedClock:
     simulated = True
 
-    def __init__(self, compute_scale: float = 1.0) -> None:
-        if compute_scale <= 0:
-            raise ValueError("compute scale must be positive")
+    def __init__(self, compute_scale: float = 1.0, decode_seconds: float | None = None) -> None:
+        if compute_scale <= 0 or (decode_seconds is not None and decode_seconds < 0):
+            raise ValueError("compute scale must be positive and decode seconds not negative")
         # compute_scale > 1 plays a machine that many times slower than this one: how the pipeline
         # behaves when decoding cannot keep up, reproducibly, without a slow machine at hand.
         self.compute_scale = compute_scale
+        # decode_seconds plays a machine whose every decode takes exactly that long, whatever this
+        # machine's speed or load: the schedule (and so the text) no longer depends on the host.
+        self.decode_seconds = decode_seconds
         self._now = 0.0
         self._lock = threading.Lock()
 
@@ -52,7 +55,7 @@ class SimulatedClock:
             return self._now
 
     def charge(self, seconds: float) -> float:
-        charged = max(0.0, seconds) * self.compute_scale
+        charged = self.decode_seconds if self.decode_seconds is not None else max(0.0, seconds) * self.compute_scale
         with self._lock:
             self._now += charged
         return charged
