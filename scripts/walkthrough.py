@@ -151,6 +151,17 @@ def main() -> int:
             screen.press(asked[0], "Escape")  # Cancel: the window stays
             time.sleep(1)
             check(app.poll() is None, "Cancel keeps the window open")
+        # The audio server goes away mid-session, then comes back.
+        screen.press(window, "space")
+        time.sleep(8)
+        pulse.stop()
+        time.sleep(6)  # the input stall is noticed within ~3 s
+        shot("window-outage")
+        pulse = PulseServer(work / "pulse-runtime").start()
+        time.sleep(10)  # the engine reconnects by itself and marks the gap
+        shot("window-outage-over")
+        screen.press(window, "space")
+        time.sleep(3)
         log = log_path.read_text()
         check("Traceback" not in log and "Ambiguous shortcut" not in log, "no traceback or ambiguous shortcut in the log")
     finally:

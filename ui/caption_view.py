@@ -145,7 +145,9 @@ class CaptionView(QWidget):
         cursor.movePosition(QTextCursor.End)
         if self.lines or self.text.document().characterCount() > 1:
             cursor.insertBlock()
-        cursor.insertText(text, self._format("#9a6a00", italic=True))
+        mark = self._format("#9a6a00", italic=True)
+        mark.setFontPointSize(max(8, round(self.font_size * 0.6)))  # a note about the captions, not a caption
+        cursor.insertText(text, mark)
         self.markers.add(len(self.lines))
         self.lines.append((start, text))
         self._show_guidance_if_empty()

@@ -46,8 +46,8 @@ class InputActions:
             if outage:
                 self.banner.show_message(f"{outage}: waiting for it to come back; captioning resumes by itself "
                                          "and the gap is marked.")
-            else:
-                self.banner.hide()
+            elif "waiting for it to come back" in self.banner.label.text():
+                self.banner.hide()  # only the outage notice: the gap's own message may have replaced it
 
     def _rescan_lost_input(self) -> None:
         if self.controller.running:
