@@ -184,8 +184,10 @@ def test_a_model_that_fails_to_load_shows_a_banner_not_a_crash(qtbot, window, tm
     with qtbot.waitSignal(window.controller.worker.failed, timeout=60_000) as failed:
         window.toggle_running()
     assert "unknown model" in failed.args[0] or "no config.json" in failed.args[0]
-    qtbot.waitUntil(lambda: "no-such-model" in window.banner.label.text(), timeout=5_000)
-    assert window.banner.isVisible() and window.start_action.text() == "Start"
+    # The loading notice names the model too: wait for the window to have taken the failure in.
+    qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=5_000)
+    assert window.banner.isVisible() and "no-such-model" in window.banner.label.text()
+    assert window.banner.progress.isHidden()
 
 
 def test_model_conversion_shows_progress_and_can_be_cancelled(qtbot, window, tmp_path, monkeypatch):
