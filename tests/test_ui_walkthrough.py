@@ -476,3 +476,25 @@ def test_a_switch_on_a_live_input_marks_the_reopen_gap_and_keeps_what_was_commit
     window.toggle_running()
     qtbot.waitUntil(lambda: window.start_action.text() == "Start", timeout=60_000)
     assert any(reason == "switching model or precision" for _, _, reason in window.transcript.gaps)
+
+
+def test_a_long_session_of_qt_calls_and_signals_never_drains_none_or_true(qapp):
+    """PySide6 6.12 on Python 3.11 drops a reference to None per void call and to True per emit;
+    without ui/pyside_fix.py a few thousand caption events ended the process (none_dealloc, or a
+    segfault on the engine thread)."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QLabel
+
+    import ui  # noqa: F401
+
+    class Events(QObject):
+        caption = Signal(object)
+
+    events, label, seen = Events(), QLabel(), []
+    events.caption.connect(seen.append)
+    for i in range(20_000):  # hours of captions' worth of emits and label updates
+        events.caption.emit(i)
+        label.setText("x")
+    assert len(seen) == 20_000 and sys.getrefcount(None) > 1_000_000 and sys.getrefcount(True) > 1_000_000
