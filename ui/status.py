@@ -66,7 +66,7 @@ class Sparkline(QWidget):
         top = max(max(self.values), 1.0)  # a flat line at the bottom means "fast", not "no scale"
         w, h = self.width() - 2, self.height() - 2
         step = w / (self.values.maxlen - 1)
-        x0 = w - step * (len(self.values) - 1)
+        x0 = 0.0  # drawn from the left, next to its label, growing until it spans the widget
         points = [QPointF(1 + x0 + i * step, 1 + h - h * v / top) for i, v in enumerate(self.values)]
         painter.setPen(QPen(QColor("#2f6db5"), 1.5))
         painter.drawPolyline(QPolygonF(points))
