@@ -219,6 +219,15 @@ def test_after_a_restart_the_next_words_start_a_new_line_and_a_new_cue(qtbot, ba
     assert all(seg.end - seg.start < 5 for seg in cues)
 
 
+def test_after_a_switch_the_new_model_starts_a_new_line(qtbot, bare_window):
+    _say(bare_window, "it", "was", "the", ended=False, tentative=" age of")
+    bare_window._engine_started("cpu int8", "")  # the far side of a switch
+    _say(bare_window, "It", "was", "the", "age", start=10, ended=False)
+    assert bare_window.captions.text.toPlainText() == "it was the\nIt was the age"
+    assert [len(group) for group in bare_window.transcript.groups()] == [3, 4]
+    bare_window._engine_stopped()
+
+
 # -- 13: New session -------------------------------------------------------------------------------
 
 def test_new_session_asks_to_save_first_and_clears_banner_and_figures(qtbot, bare_window, monkeypatch):

@@ -166,6 +166,9 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
 
     def _engine_started(self, description: str, fallback: str) -> None:
         self.start_action.setText("Stop")
+        # A new stream (a start, or the far side of a switch) never continues the old one's line.
+        self.captions.end_line()
+        self.transcript.add(CaptionUpdate((), "", 0.0, utterance_ended=True))
         self.running_on = description  # what the status bar shows; stats may later say otherwise
         # Without a GPU, "auto" running on the CPU is the plan, not a fallback worth a warning.
         expected = fallback == "CUDA unavailable" and self.resolved_device == "cpu"
