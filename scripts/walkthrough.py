@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
@@ -71,6 +73,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="livecaption-walkthrough-"))
     data_dir, config_dir = work / "data", work / "config"
     wav = write_wav(work / "jfk16k.wav", decode_audio(SPEECH / "jfk.flac"), 16_000)
+    clipped = write_wav(work / "jfk-clipped.wav", np.clip(decode_audio(SPEECH / "jfk.flac") * 30, -1, 1), 16_000)
     one_two_three = write_wav(work / "one_two_three.wav", decode_audio(SPEECH / "one_two_three.wav"), 16_000)
     screen, pulse = XvfbScreen("1280x800x24").start(), PulseServer(work / "pulse-runtime").start()
     env = {**screen.env, **{k: pulse.env[k] for k in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")},
@@ -151,9 +154,15 @@ def main() -> int:
             screen.press(asked[0], "Escape")  # Cancel: the window stays
             time.sleep(1)
             check(app.poll() is None, "Cancel keeps the window open")
-        # The audio server goes away mid-session, then comes back.
         screen.press(window, "space")
         time.sleep(8)
+        # Issue #19 once fed the sink loud noise: the meter pinned, nothing captioned. The same reading
+        # amplified 30x and clipped stands in for it; the window should say the input is very loud.
+        loud = pulse.play(clipped)
+        time.sleep(6)
+        shot("window-loud-input")
+        loud.wait(timeout=60)
+        # The audio server goes away mid-session, then comes back.
         pulse.stop()
         time.sleep(6)  # the input stall is noticed within ~3 s
         shot("window-outage")

@@ -196,8 +196,10 @@ class StatusPanel:
         elif getattr(self, "dropped", 0) > 0:  # only ever from a ring that overflowed: real overload
             warnings.append(f"⚠ {self.dropped:.1f} s of audio dropped (too slow)")
         if self.loud:
-            warnings.append("⚠ input is very loud / clipped: lower the input volume")
+            warnings.append("⚠ input is very loud / clipped")
         self.warning.setText("  ".join(warnings))
+        self.warning.setToolTip("The input level has stayed near full scale: lower the input volume (or the "
+                                "source's), captions of clipped audio suffer." if self.loud else "")
 
 
 def _s(value: float | None) -> str:
