@@ -85,3 +85,15 @@ def english_concat():
     reference = " ".join([CLIPS["jfk.flac"]["reference"], CLIPS["one_two_three.wav"]["reference"],
                           CLIPS["en_de_license.mp3"]["reference_en_part"]])
     return audio, reference
+
+
+@pytest.fixture(autouse=True)
+def unanswered_questions_discard(monkeypatch):
+    """A window closed by a test must never wait for a person: the save-or-discard question
+    (ui/prompts.py) answers Discard unless the test answers it itself (tests of the question
+    patch ``ask`` again, which wins)."""
+    try:
+        from ui import prompts
+    except ImportError:  # the app extra is not installed: no window in these tests
+        return
+    monkeypatch.setattr(prompts, "ask", lambda *args, **kwargs: prompts.DISCARD)
