@@ -60,6 +60,25 @@ def best_cut(committed: list[TimedWord], hypothesis: list[TimedWord]) -> int:
     return min((j for j, cost in enumerate(previous) if cost == best), key=distance_in_time)
 
 
+SENTENCE_ENDS = (".", "?", "!")
+
+
+def continues_sentence_case(previous: TimedWord | None, word: TimedWord) -> TimedWord:
+    """``word`` with a capital first letter when the committed word before it ended a sentence.
+
+    Each decode punctuates what it heard up to its own edge: one puts a period after "Americans"
+    at a pause, the next, hearing more, goes on in lower case ("ask not"). Both words are right
+    and committed words are never changed, so the casing of the new word follows the committed
+    punctuation: "Americans. Ask not", never "Americans. ask not".
+    """
+    before = previous.text.rstrip() if previous is not None else ""
+    text = word.text
+    first = len(text) - len(text.lstrip())
+    if before.endswith(SENTENCE_ENDS) and not before.endswith("...") and text[first:first + 1].islower():
+        return replace(word, text=text[:first] + text[first].upper() + text[first + 1:])
+    return word
+
+
 class CommittedLog:
     """Every word committed in the stream, in order; times never go backwards."""
 
@@ -71,6 +90,7 @@ class CommittedLog:
         fixed = []
         for word in words:
             start = max(word.start, self.last_end)
+            word = continues_sentence_case(fixed[-1] if fixed else (self.words[-1] if self.words else None), word)
             word = replace(word, start=start, end=max(word.end, start))
             self.last_end = word.end
             fixed.append(word)
