@@ -13,11 +13,18 @@ from livecaption.streaming.events import CaptionUpdate
 from livecaption.streaming.options import StreamingOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 
+# Every decode costs this long on the simulated clock, whatever the test machine's load: a machine
+# that keeps up, reading audio in small steps, so a pause is seen before the utterance's end. With
+# measured compute times this test failed on a busy machine: decodes of 0.6 s or more read the
+# pause and the end in one go, and the end's own final decode commits those words anyway.
+DECODE_SECONDS = 0.2
+
 
 def run(recognizer, audio, pause_commit_ms: int):
     updates = []
     pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=False),
-                                 StreamingOptions(pause_commit_ms=pause_commit_ms), clock=SimulatedClock(),
+                                 StreamingOptions(pause_commit_ms=pause_commit_ms),
+                                 clock=SimulatedClock(decode_seconds=DECODE_SECONDS),
                                  on_event=lambda e: updates.append(e) if isinstance(e, CaptionUpdate) else None)
     pipeline.start()
     pipeline.wait()
