@@ -19,9 +19,18 @@ def test_auto_means_fp16_on_cuda_else_fp32_on_cpu(caplog):
         choice = resolve_device("auto", "auto")
     if HAS_CUDA:
         assert (choice.device, choice.precision, choice.fallback) == ("cuda:0", "fp16", None)
-    else:
-        assert choice.describe() == "cpu fp32 (fallback: CUDA unavailable)"
-        assert [r.message for r in caplog.records] == ["CUDA unavailable; using the CPU with fp32 instead"]
+    else:  # no GPU: the CPU is what auto means here, said nowhere as a fallback or a warning
+        assert (choice.device, choice.precision, choice.fallback) == ("cpu", "fp32", None)
+        assert caplog.records == []
+
+
+def test_auto_device_with_a_gpu_precision_and_no_cuda_says_why_it_runs_fp32(caplog):
+    if HAS_CUDA:
+        pytest.skip("this machine has CUDA")
+    with caplog.at_level(logging.WARNING, logger="livecaption"):
+        choice = resolve_device("auto", "fp16")
+    assert choice.describe() == "cpu fp32 (fallback: CUDA unavailable)"
+    assert len(caplog.records) == 1
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16", "int8"])

@@ -115,6 +115,12 @@ def resolve_device(device: str = "auto", precision: str = "auto") -> DeviceChoic
     available, count = _cuda_state()
     wanted = DeviceChoice(f"cuda:{index}", "fp16" if precision == "auto" else precision)
     if not available:
+        if kind == "auto" and precision in ("auto", "fp32"):
+            # "auto" asked for the GPU only if there is one: the CPU is the answer, not a fallback,
+            # and a warning on every run of a GPU-less machine would read like an error (and make
+            # any later error message two lines).
+            log.info("no CUDA GPU: running on the CPU with fp32")
+            return DeviceChoice("cpu", "fp32")
         return wanted.fall_back_to_cpu("CUDA unavailable")
     if index >= count:
         raise UserError(f"device cuda:{index} does not exist; this machine has {count} CUDA device(s)")
