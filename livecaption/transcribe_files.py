@@ -49,7 +49,7 @@ def _check_folder_can_be_made(out: Path) -> None:
 
 
 def plan_jobs(sources: list[AudioInput], output: str | None, fmt: str, force: bool,
-              reads: list[Path] = ()) -> list[Job]:
+              reads: list[Path] = (), named: int | None = None) -> list[Job]:
     """Map inputs to outputs and refuse unwritable, clobbering or self-overwriting outputs before any work.
 
     Nothing is created here: an output folder is made when the first transcript is written, so a
@@ -58,7 +58,10 @@ def plan_jobs(sources: list[AudioInput], output: str | None, fmt: str, force: bo
         return [Job(src, None) for src in sources]
     reads = [src.path for src in sources] + list(reads)
     out = Path(output)
-    if len(sources) == 1 and not _names_folder(output) and not (out.exists() and out.is_dir()):
+    # How many inputs the user named decides it, not how many survived validation: with
+    # `a.wav missing.wav -o outdir`, outdir is a folder even though only a.wav is left.
+    single = (named if named is not None else len(sources)) == 1
+    if single and not _names_folder(output) and not (out.exists() and out.is_dir()):
         check_output(out, force, reads)
         return [Job(sources[0], out)]
     if out.exists() and not out.is_dir():
@@ -97,7 +100,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
     options = TranscribeOptions(language=args.language, task=args.task, prompt=args.prompt, beam_size=args.beam_size,
                                 batched=args.batched, batch_size=args.batch_size)
     reads = [src.path for src in args.inputs] + model_files(args.model)
-    jobs = plan_jobs(args.inputs, args.output, fmt, args.force, reads)
+    jobs = plan_jobs(args.inputs, args.output, fmt, args.force, reads, named=len(args.files))
 
     # The first file is decoded before the model loads: a file that cannot be decoded (corrupt,
     # all NaN) is then reported before that slow step, and a single bad file costs no load at all.

@@ -184,10 +184,13 @@ def test_language_the_embedded_model_lacks_is_refused_before_conversion(recordin
 
 # -- paths ----------------------------------------------------------------------------------------
 
-def test_several_inputs_with_a_missing_one_still_transcribe_the_good_one(recording, tmp_path):
+@pytest.mark.parametrize("slash", [os.sep, ""])
+def test_several_inputs_with_a_missing_one_still_transcribe_the_good_one(recording, tmp_path, slash):
+    # Without the trailing slash too: two inputs named make -o a folder even when only one is left
+    # (it once became a file named outdir).
     rec, before = recording
     out = tmp_path / "outdir"
-    proc = run_cli("transcribe", str(rec), str(tmp_path / "missing.wav"), "-o", f"{out}{os.sep}", "--beam-size", "1", *CPU)
+    proc = run_cli("transcribe", str(rec), str(tmp_path / "missing.wav"), "-o", f"{out}{slash}", "--beam-size", "1", *CPU)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("livecaption: error:")]
     assert errors == [f"livecaption: error: {tmp_path / 'missing.wav'}: no such file"], proc.stderr

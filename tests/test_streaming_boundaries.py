@@ -31,6 +31,9 @@ def word(text: str, start: float) -> TimedWord:
     (" so...", " and", " and"),          # trailing off is not a sentence end
     (" you.", " 3.", " 3."),             # nothing to capitalise
     (" you.", " Ask", " Ask"),
+    (" U.S.", " army", " army"),         # abbreviations end in a period without ending a sentence
+    (" e.g.", " this", " this"),
+    (" Mr.", " smith", " smith"),
 ])
 def test_casing_of_a_new_word_follows_the_committed_punctuation(before, after, expected):
     log = CommittedLog()

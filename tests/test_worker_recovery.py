@@ -38,7 +38,9 @@ class FailingRecognizer:
 def run(recognizer, audio, tmp_path):
     events = []
     journal = Journal({"model": "tiny.en"}, folder=tmp_path)
-    pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=False), clock=SimulatedClock(),
+    # A fixed cost per decode: which decode is the failing one must not depend on the machine's load.
+    pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=False),
+                                 clock=SimulatedClock(decode_seconds=0.4),
                                  on_event=events.append, journal=journal)
     pipeline.start()
     pipeline.wait()
@@ -93,3 +95,16 @@ def test_a_fault_that_keeps_coming_back_ends_the_session_with_the_real_error(tin
     ended = [e for e in events if isinstance(e, StreamEnded)]
     assert len(ended) == 1 and ended[0].error == "IndexError: list index out of range"
     assert 1 <= len([e for e in events if isinstance(e, EngineRestarted)]) <= 3
+
+
+def test_a_setting_the_model_cannot_do_ends_the_session_at_once_instead_of_restarting(tiny_fp32, tmp_path):
+    from livecaption.errors import UserError
+
+    class EnglishOnly(FailingRecognizer):
+        def transcribe(self, audio, options=None):
+            raise UserError("model 'tiny.en' is English-only")
+
+    audio = np.concatenate([silence(0.5), decode_audio(clip_path("jfk.flac")), silence(1.0)])
+    pipeline, events, _ = run(EnglishOnly(tiny_fp32, set()), audio, tmp_path)
+    assert isinstance(pipeline.error, UserError)
+    assert not [e for e in events if isinstance(e, EngineRestarted)]  # no decode will ever succeed

@@ -115,29 +115,41 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def start(self, config: EngineConfig) -> None:
+        if self.pipeline is not None:  # a second Start queued behind the first: one stream at a time
+            self.started.emit(self.pipeline.recognizer.describe_device(), self.pipeline.recognizer.choice.fallback or "")
+            return
         self.cancel.clear()
+        pipeline = None
         try:
             recognizer = self._load(config)
             self.loading.emit("ready", 100)
             pipeline = self._pipeline(recognizer, config)
             pipeline.start()
+            if self.journal is None:  # inside the try: an unwritable data folder is a banner, not a hang
+                choice = recognizer.choice
+                self.journal = Journal({"model": config.model, "device": choice.device, "precision": choice.precision,
+                                        "fallback": choice.fallback,
+                                        "options": session_options(StreamingOptions(language=config.language),
+                                                                   VadOptions(), config.language)})
         except LoadCancelled:
             self.failed.emit("model loading cancelled")
             return
         except UserError as exc:
+            self._abandon(pipeline)
             self.failed.emit(str(exc))
             return
         except Exception as exc:  # anything else must reach the window as a banner, not a crash
+            self._abandon(pipeline)
             self.failed.emit(f"could not start: {type(exc).__name__}: {exc}")
             return
         self.pipeline = pipeline
-        if self.journal is None:
-            choice = recognizer.choice
-            self.journal = Journal({"model": config.model, "device": choice.device, "precision": choice.precision,
-                                    "fallback": choice.fallback,
-                                    "options": session_options(StreamingOptions(language=config.language),
-                                                               VadOptions(), config.language)})
         self.started.emit(recognizer.describe_device(), recognizer.choice.fallback or "")
+
+    @staticmethod
+    def _abandon(pipeline) -> None:
+        """A stream that started but cannot be used (its journal could not be made) is stopped."""
+        if pipeline is not None and pipeline.ring is not None:  # it got as far as capturing
+            pipeline.stop()
 
     @Slot(object)
     def switch(self, config: EngineConfig) -> None:
@@ -168,8 +180,9 @@ class EngineWorker(QObject):
         old.stop()
         if replay_pos is not None:
             # Nothing of a recording is lost: the new stream goes on at the file position, and
-            # session times stay the recording's times.
-            self.offset = replay_pos
+            # session times go on from where the old stream was (the session may have run before
+            # this replay, so the file position is not the session time).
+            self.offset += old.source._pos / old.source.sample_rate
             config = dataclasses.replace(config, replay_from=replay_pos)
         else:
             self.offset += old.clock.now()

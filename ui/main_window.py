@@ -35,6 +35,7 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
         self.controller = controller or EngineController()
         self.replay_file: str | None = None  # a one-off: the next Start replays it, then it is forgotten
         self.active_replay: str | None = None  # the recording being replayed now
+        self.viewing_past_session = False  # a journal opened from File → Past sessions is on show
         self.replay_next: str | None = None  # replayed once the running stream has stopped
         self.reconnect_s = 30.0  # how long a lost input device is waited for before the session stops
         self.resolved_device = ""  # what "auto" is here ("cpu" on a machine without a GPU)
@@ -157,6 +158,11 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
             return
         if self.start_action.text() in ("Loading…", "Stopping…"):
             return  # a second press while the engine is busy would queue a second session
+        if self.viewing_past_session:
+            # A past session on show is read-only: Start begins a new one (its times start at 0 and
+            # would interleave with the old session's in a save).
+            self.viewing_past_session = False
+            self.new_session(confirm=False)
         self.active_replay, self.replay_file = self.replay_file, None  # Start means the selected input
         if not self.active_replay:
             self.refresh_devices(rescan=True)  # the audio server may have come back since the last look

@@ -17,7 +17,7 @@ from livecaption.streaming.events import CaptionUpdate
 from livecaption.transcript.export import FORMATS, render, write_text_atomic
 from livecaption.transcript.journal import list_sessions, mark_recovered, read_journal
 from ui import prompts
-from ui.sessions_dialog import SessionsDialog
+from ui.sessions_dialog import SessionsDialog, journal_files
 
 
 class SessionActions:
@@ -41,7 +41,11 @@ class SessionActions:
         return session
 
     def save_transcript(self, path: Path, fmt: str) -> None:
-        write_text_atomic(Path(path), render(self.transcript.to_transcription(), fmt), force=True)
+        # The file dialog asked before replacing a file; still, never a recording being replayed or a
+        # session's journal (the same rule as the command line's outputs).
+        replays = [name for name in (self.active_replay, self.replay_file) if name]
+        write_text_atomic(Path(path), render(self.transcript.to_transcription(), fmt), force=True,
+                          reads=[*replays, *journal_files()])
         self.dirty = False
 
     def save_dialog(self) -> bool:
@@ -102,6 +106,7 @@ class SessionActions:
         self.new_session(confirm=False)
         session = self._show_journal(Path(path))
         self.dirty = False  # it is on disk already
+        self.viewing_past_session = True  # Start must not append to it: see toggle_running
         self.banner.show_message(f"Showing the session of {session.name} ({session.words} words). "
                                  "File → Save transcript as… exports it; Start begins a new session.", error=False)
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFi
 
 from livecaption.errors import UserError
 from livecaption.transcript.export import FORMATS, render, write_text_atomic
-from livecaption.transcript.journal import list_sessions, read_journal
+from livecaption.transcript.journal import sessions_dir, list_sessions, read_journal
 
 COLUMNS = ("Started", "Words", "Model", "State", "First words")
 
@@ -27,6 +27,12 @@ def _started(header: dict, name: str) -> str:
         return datetime.fromisoformat(text).astimezone().strftime("%Y-%m-%d %H:%M")
     except (TypeError, ValueError):
         return name
+
+
+def journal_files() -> list[Path]:
+    """Every session's journal: the record of meetings, never to be written over by an export."""
+    folder = sessions_dir()
+    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
 class SessionsDialog(QDialog):
@@ -104,7 +110,9 @@ class SessionsDialog(QDialog):
         if session is None:
             return
         _, transcript = read_journal(session.path)
-        write_text_atomic(Path(path), render(transcript.to_transcription(session.language or "en"), fmt), force=True)
+        # The user confirmed any overwrite in the file dialog, but never over a session's journal.
+        write_text_atomic(Path(path), render(transcript.to_transcription(session.language or "en"), fmt), force=True,
+                          reads=journal_files())
 
     def export_dialog(self) -> None:
         session = self.selected()

@@ -61,6 +61,7 @@ def best_cut(committed: list[TimedWord], hypothesis: list[TimedWord]) -> int:
 
 
 SENTENCE_ENDS = (".", "?", "!")
+ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "approx", "inc", "ltd", "jr", "sr"}
 
 
 def continues_sentence_case(previous: TimedWord | None, word: TimedWord) -> TimedWord:
@@ -71,10 +72,13 @@ def continues_sentence_case(previous: TimedWord | None, word: TimedWord) -> Time
     and committed words are never changed, so the casing of the new word follows the committed
     punctuation: "Americans. Ask not", never "Americans. ask not".
     """
-    before = previous.text.rstrip() if previous is not None else ""
+    before = previous.text.strip() if previous is not None else ""
     text = word.text
     first = len(text) - len(text.lstrip())
-    if before.endswith(SENTENCE_ENDS) and not before.endswith("...") and text[first:first + 1].islower():
+    # "U.S.", "e.g.", "a.m." (a dot inside) and "Mr." end in a period without ending a sentence.
+    abbreviation = "." in before[:-1] or before.rstrip(".").lower() in ABBREVIATIONS
+    if (before.endswith(SENTENCE_ENDS) and not before.endswith("...") and not abbreviation
+            and text[first:first + 1].islower()):
         return replace(word, text=text[:first] + text[first].upper() + text[first + 1:])
     return word
 

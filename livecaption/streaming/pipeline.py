@@ -17,6 +17,7 @@ from livecaption.audio.resample import StreamResampler
 from livecaption.audio.ring import RingBuffer
 from livecaption.audio.sources import AudioSource
 from livecaption.audio.vad import SAMPLE_RATE, VadGate
+from livecaption.errors import UserError
 from livecaption.streaming.clock import RealClock, SimulatedClock, StreamClock
 from livecaption.streaming.events import (CaptionUpdate, CaptureGap, CommittedWord, EngineRestarted, Event, StreamEnded,
                                          StreamStats)
@@ -175,6 +176,8 @@ class StreamingPipeline:
         """One failed decode must not end a meeting's captions: drop the speech in flight (what
         was committed stays), mark it as not captioned, say so, and carry on with the next audio.
         A fault that keeps coming back is not transient: then the session ends with the error."""
+        if isinstance(exc, UserError):
+            raise exc  # a setting the model cannot do (a language it lacks): no decode will succeed
         now = self.clock.now()
         self._failure_times = [t for t in self._failure_times if now - t < FAILURE_WINDOW_S] + [now]
         if len(self._failure_times) > MAX_FAILURES_IN_WINDOW:
