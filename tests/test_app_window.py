@@ -80,7 +80,7 @@ def test_the_app_opens_a_real_xcb_window_and_captions_speech(screen, pulse, tmp_
             time.sleep(0.2)
         time.sleep(1.0)
         pulse.play(wav).wait(timeout=60)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 45  # the last words are final ~1-3 s after the clip; more on a busy machine
         text = ""
         while time.monotonic() < deadline:
             text = journal_words(data_dir)[1]

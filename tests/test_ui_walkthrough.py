@@ -503,7 +503,12 @@ def test_a_long_session_of_qt_calls_and_signals_never_drains_none_or_true(qapp):
 
     events, label, seen = Events(), QLabel(), []
     events.caption.connect(seen.append)
+    before = sys.getrefcount(None), sys.getrefcount(True)
     for i in range(20_000):  # hours of captions' worth of emits and label updates
         events.caption.emit(i)
         label.setText("x")
-    assert len(seen) == 20_000 and sys.getrefcount(None) > 1_000_000 and sys.getrefcount(True) > 1_000_000
+    after = sys.getrefcount(None), sys.getrefcount(True)
+    assert len(seen) == 20_000
+    for was, now in zip(before, after):
+        # Either this PySide6 does not leak (the count held), or it does and the headroom is there.
+        assert now >= was - 100 or now > 1_000_000, (before, after)

@@ -122,6 +122,7 @@ class EngineWorker(QObject):
         pipeline = None
         try:
             recognizer = self._load(config)
+            self._check_language(recognizer, config)
             self.loading.emit("ready", 100)
             pipeline = self._pipeline(recognizer, config)
             pipeline.start()
@@ -146,6 +147,14 @@ class EngineWorker(QObject):
         self.started.emit(recognizer.describe_device(), recognizer.choice.fallback or "")
 
     @staticmethod
+    def _check_language(recognizer, config: EngineConfig) -> None:
+        """A language the model lacks (German left selected when switching to tiny.en) is refused
+        before any audio, as `listen` does, not found by every decode."""
+        from livecaption.asr.types import TranscribeOptions
+
+        recognizer.check_options(TranscribeOptions(language=config.language))
+
+    @staticmethod
     def _abandon(pipeline) -> None:
         """A stream that started but cannot be used (its journal could not be made) is stopped."""
         if pipeline is not None and pipeline.ring is not None:  # it got as far as capturing
@@ -164,6 +173,7 @@ class EngineWorker(QObject):
         self.cancel.clear()
         try:
             recognizer = self._load(config)
+            self._check_language(recognizer, config)
         except LoadCancelled:
             self.switch_failed.emit("switch cancelled; captioning goes on with the previous model")
             return
