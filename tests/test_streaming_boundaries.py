@@ -10,7 +10,7 @@ import pytest
 
 from conftest import CLIPS, clip_path
 from livecaption.audio.decode import decode_audio
-from livecaption.metrics import wer
+from livecaption.metrics import normalize, wer
 from livecaption.streaming.agreement import CommittedLog, TimedWord
 from livecaption.streaming.clock import SimulatedClock
 from livecaption.streaming.options import StreamingOptions
@@ -71,5 +71,10 @@ def test_live_text_keeps_sentence_case_and_says_nothing_twice_across_boundaries(
     text = stream(tiny_fp32, audio, decode_seconds)
     assert not SENTENCE_END_THEN_LOWER.search(text), text
     assert not REPEATED_WORD.search(text), text  # a word a decode re-read is committed once
+    # Nor a fragment said again after a pause ("And so my fellow Americans… and so my fellow
+    # Americans, ask not"): no four words repeat here, as none do in the reference.
+    words = normalize(text).split()
+    grams = [tuple(words[i:i + 4]) for i in range(len(words) - 3)]
+    assert len(grams) == len(set(grams)), text
     reference = CLIPS["jfk.flac"]["reference"] + " " + CLIPS["one_two_three.wav"]["reference"]
     assert wer(reference, text) <= 0.10, text
