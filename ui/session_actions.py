@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QFileDialog
 
 from livecaption.errors import UserError
 from livecaption.streaming.events import CaptionUpdate
-from livecaption.transcript.export import FORMATS, render, write_text_atomic
+from livecaption.transcript.export import render, write_text_atomic
 from livecaption.transcript.journal import list_sessions, mark_recovered, read_journal
 from ui import prompts
-from ui.sessions_dialog import SessionsDialog, journal_files
+from ui.sessions_dialog import SessionsDialog, ask_transcript_path, journal_files
 
 
 class SessionActions:
@@ -49,14 +49,12 @@ class SessionActions:
         self.dirty = False
 
     def save_dialog(self) -> bool:
-        filters = ";;".join(f"{fmt.upper()} (*.{fmt})" for fmt in FORMATS)
-        path, chosen = QFileDialog.getSaveFileName(self, "Save transcript", "meeting.txt", filters)
-        if not path:
+        chosen = ask_transcript_path(self, "Save transcript", "meeting.txt")
+        if chosen is None:
             return False
-        fmt = Path(path).suffix.lstrip(".").lower()
-        fmt = fmt if fmt in FORMATS else chosen.split()[0].lower()
+        path, fmt = chosen
         try:
-            self.save_transcript(Path(path), fmt)
+            self.save_transcript(path, fmt)
         except UserError as exc:
             self.banner.show_message(str(exc))
             return False

@@ -29,6 +29,17 @@ def _started(header: dict, name: str) -> str:
         return name
 
 
+def ask_transcript_path(parent, title: str, suggested: str) -> tuple[Path, str] | None:
+    """The save dialog for a transcript: the path and its format (from the extension, else the
+    chosen filter), or None when the user cancels."""
+    filters = ";;".join(f"{fmt.upper()} (*.{fmt})" for fmt in FORMATS)
+    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+    if not path:
+        return None
+    fmt = Path(path).suffix.lstrip(".").lower()
+    return Path(path), fmt if fmt in FORMATS else chosen.split()[0].lower()
+
+
 def journal_files() -> list[Path]:
     """Every session's journal: the record of meetings, never to be written over by an export."""
     folder = sessions_dir()
@@ -118,14 +129,12 @@ class SessionsDialog(QDialog):
         session = self.selected()
         if session is None:
             return
-        filters = ";;".join(f"{fmt.upper()} (*.{fmt})" for fmt in FORMATS)
-        path, chosen = QFileDialog.getSaveFileName(self, "Export session", f"{session.name}.txt", filters)
-        if not path:
+        chosen = ask_transcript_path(self, "Export session", f"{session.name}.txt")
+        if chosen is None:
             return
-        fmt = Path(path).suffix.lstrip(".").lower()
-        fmt = fmt if fmt in FORMATS else chosen.split()[0].lower()
+        path, fmt = chosen
         try:
-            self.export_to(Path(path), fmt)
+            self.export_to(path, fmt)
         except UserError as exc:
             self.note.setText(str(exc))
         else:
