@@ -40,9 +40,9 @@ def ask_transcript_path(parent, title: str, suggested: str) -> tuple[Path, str] 
     return Path(path), fmt if fmt in FORMATS else chosen.split()[0].lower()
 
 
-def journal_files() -> list[Path]:
+def journal_files(folder: Path | None = None) -> list[Path]:
     """Every session's journal: the record of meetings, never to be written over by an export."""
-    folder = sessions_dir()
+    folder = folder or sessions_dir()
     return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
@@ -123,7 +123,7 @@ class SessionsDialog(QDialog):
         _, transcript = read_journal(session.path)
         # The user confirmed any overwrite in the file dialog, but never over a session's journal.
         write_text_atomic(Path(path), render(transcript.to_transcription(session.language or "en"), fmt), force=True,
-                          reads=journal_files())
+                          reads=journal_files(self.folder))
 
     def export_dialog(self) -> None:
         session = self.selected()
