@@ -15,7 +15,6 @@ go to --out; what it checked is printed, and it exits non-zero when a check fail
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -31,7 +30,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from audio_files import write_wav  # noqa: E402
 from livecaption.audio.decode import decode_audio  # noqa: E402
 from pulse import PulseServer  # noqa: E402
-from xvfb import XvfbScreen  # noqa: E402
+from xvfb import XvfbScreen, journal_words  # noqa: E402
 
 SPEECH = Path(os.environ.get("LIVECAPTION_SPEECH_DIR", REPO.parent / "shared" / "speech"))
 failures: list[str] = []
@@ -41,20 +40,6 @@ def check(ok: bool, what: str) -> None:
     print(("ok   " if ok else "FAIL ") + what, flush=True)
     if not ok:
         failures.append(what)
-
-
-def journal_words(data_dir: Path) -> tuple[list[Path], str]:
-    journals = sorted((data_dir / "sessions").glob("*.jsonl")) if (data_dir / "sessions").is_dir() else []
-    words = []
-    for path in journals:
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line being written right now
-            if isinstance(record, dict) and record.get("type") == "words":
-                words += [w["text"] for w in record["words"]]
-    return journals, "".join(words).strip()
 
 
 def settings_value(config_dir: Path, key: str) -> str | None:

@@ -9,7 +9,6 @@ app writes (fsync'd) before the window shows each caption; the screenshot is kep
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from conftest import CLIPS, REPO, clip_path
 from livecaption.audio.decode import decode_audio
 from livecaption.metrics import wer
 from pulse import PulseServer
-from xvfb import XvfbScreen
+from xvfb import XvfbScreen, journal_words
 
 # Live decoding on 2 shared cores: the same bound as the other live jfk capture tests.
 from test_pulse_capture import LIVE_JFK_MAX_WER
@@ -42,20 +41,6 @@ def pulse(tmp_path):
     server = PulseServer(tmp_path / "pulse-runtime").start()
     yield server
     server.stop()
-
-
-def journal_words(data_dir: Path) -> tuple[list[Path], str]:
-    journals = sorted((data_dir / "sessions").glob("*.jsonl")) if (data_dir / "sessions").is_dir() else []
-    words = []
-    for path in journals:
-        for line in path.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line being written right now
-            if isinstance(record, dict) and record.get("type") == "words":
-                words += [w["text"] for w in record["words"]]
-    return journals, " ".join(words)
 
 
 def test_the_app_opens_a_real_xcb_window_and_captions_speech(screen, pulse, tmp_path):

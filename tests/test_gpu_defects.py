@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from conftest import CLIPS
-from livecaption.asr import device as device_module
 from livecaption.asr.device import DeviceChoice, is_out_of_memory, resolve_device, supported_precisions
 from livecaption.asr.types import TranscribeOptions
 from livecaption.asr.whisper import WhisperRecognizer

@@ -8,10 +8,10 @@ import statistics
 import time
 from pathlib import Path
 
-import pytest
 
 from conftest import CLIPS, REPO, clip_path
 from livecaption.metrics import wer
+from ui_windows import window  # noqa: F401 - a fixture
 
 JFK_REF = CLIPS["jfk.flac"]["reference"]
 
@@ -35,29 +35,7 @@ def test_layering_ui_never_imports_torch_and_engine_never_imports_qt():
         assert not {"PySide6", "ui"} & _imports(path), path
 
 
-@pytest.fixture(autouse=True)
-def _quit_never_blocks(monkeypatch):
-    """Closing a window with captions asks Save/Discard/Cancel; in a test nobody could answer."""
-    from ui import prompts
 
-    monkeypatch.setattr(prompts, "ask", lambda *args, **kwargs: prompts.DISCARD)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, tiny_fp32):
-    from ui.main_window import MainWindow
-    from ui.settings import AppSettings
-
-    path = tmp_path / "settings.ini"
-    settings = AppSettings.load(path)
-    settings.precision = "fp32"
-    win = MainWindow(settings, path)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.dirty = False  # the quit question is tested in test_ui_walkthrough.py; here it would block
-    win.close()
 
 
 def _start_replay(qtbot, window, clip: str = "jfk.flac"):

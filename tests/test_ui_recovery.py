@@ -7,34 +7,20 @@ import pytest
 
 from conftest import clip_path
 from test_worker_recovery import FailingRecognizer
+from ui_windows import closed, shown_window
 
-
-@pytest.fixture(autouse=True)
-def _quit_never_blocks(monkeypatch):
-    """Closing a window with captions asks Save/Discard/Cancel; in a test nobody could answer."""
-    from ui import prompts
-
-    monkeypatch.setattr(prompts, "ask", lambda *args, **kwargs: prompts.DISCARD)
 
 
 @pytest.fixture
 def failing_window(qtbot, tmp_path, tiny_fp32, monkeypatch):
     import livecaption.asr.whisper as whisper
-    from ui.main_window import MainWindow
-    from ui.settings import AppSettings
 
     # The engine builds its recognizer by name on its own thread: hand it the loaded model, with
     # its fourth decode failing the way the agreement's IndexError once did.
     monkeypatch.setattr(whisper, "WhisperRecognizer", lambda *args, **kwargs: FailingRecognizer(tiny_fp32, {4}))
-    path = tmp_path / "settings.ini"
-    settings = AppSettings.load(path)
-    settings.precision = "fp32"
-    win = MainWindow(settings, path)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
+    win = shown_window(qtbot, tmp_path / "settings.ini", precision="fp32")
     yield win
-    win.close()
+    closed(win)
 
 
 def test_a_failed_decode_mid_reading_is_survived_and_said_once(qtbot, failing_window):

@@ -8,25 +8,13 @@ import pytest
 from conftest import clip_path
 from livecaption.errors import UserError
 from livecaption.streaming.events import CaptionUpdate, CommittedWord
+from ui_windows import window  # noqa: F401 - a fixture
 
 
 def _words(*texts: str) -> tuple[CommittedWord, ...]:
     return tuple(CommittedWord(" " + t, i * 0.5, i * 0.5 + 0.4, 3.0, 0.9) for i, t in enumerate(texts))
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, tiny_fp32):
-    from ui.main_window import MainWindow
-    from ui.settings import AppSettings
-
-    settings = AppSettings.load(tmp_path / "settings.ini")
-    settings.precision = "fp32"
-    win = MainWindow(settings, tmp_path / "settings.ini")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
 
 
 def test_an_export_never_writes_over_a_journal(qtbot, tmp_path):

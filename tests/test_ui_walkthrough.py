@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from conftest import CLIPS, clip_path
 from livecaption.metrics import wer
 from livecaption.streaming.events import CaptionUpdate, CaptureGap, StreamStats
-from ui_windows import _say, _words, bare_window  # noqa: F401 - bare_window is a fixture
+from ui_windows import _say, _words, bare_window, window  # noqa: F401 - fixtures
 
 JFK_REF = CLIPS["jfk.flac"]["reference"]
 
@@ -22,28 +20,7 @@ def _stats(**kw) -> StreamStats:
     return StreamStats(**{**base, **kw})
 
 
-@pytest.fixture(autouse=True)
-def _quit_never_blocks(monkeypatch):
-    """Closing a window with captions asks Save/Discard/Cancel; in a test nobody could answer."""
-    from ui import prompts
 
-    monkeypatch.setattr(prompts, "ask", lambda *args, **kwargs: prompts.DISCARD)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, tiny_fp32):
-    from ui.main_window import MainWindow
-    from ui.settings import AppSettings
-
-    settings = AppSettings.load(tmp_path / "settings.ini")
-    settings.precision = "fp32"
-    win = MainWindow(settings, tmp_path / "settings.ini")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.dirty = False
-    win.close()
 
 
 def _answer(monkeypatch, answer: str, asked: list) -> None:

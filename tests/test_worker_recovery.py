@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import CLIPS, clip_path
-from livecaption.audio.decode import SAMPLE_RATE, decode_audio
+from livecaption.audio.decode import decode_audio
 from livecaption.audio.sources import FileReplaySource
 from livecaption.metrics import wer
 from livecaption.streaming.clock import SimulatedClock

@@ -1,4 +1,5 @@
-"""Shared by the window tests: a window with no model loaded, and captions said into it."""
+"""Shared by the window tests: the window shown offscreen (with the real tiny.en engine, or with no
+model loaded), and captions said into it."""
 
 from __future__ import annotations
 
@@ -16,16 +17,37 @@ def _say(window, *texts: str, start: float = 0.0, ended: bool = True, tentative:
     window._caption(CaptionUpdate(_words(*texts, start=start), tentative, start + 2, utterance_ended=ended))
 
 
-@pytest.fixture
-def bare_window(qtbot, tmp_path, monkeypatch):
-    """The window without a model loaded: for what the window itself decides."""
+def shown_window(qtbot, settings_path, precision: str | None = None):
+    """The real window, shown and exposed; ``precision`` overrides the saved setting."""
     from ui.main_window import MainWindow
     from ui.settings import AppSettings
 
-    win = MainWindow(AppSettings(), tmp_path / "settings.ini")
+    settings = AppSettings.load(settings_path)
+    if precision is not None:
+        settings.precision = precision
+    win = MainWindow(settings, settings_path)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
-    yield win
+    return win
+
+
+def closed(win) -> None:
     win.dirty = False  # nothing to ask at teardown
     win.close()
+
+
+@pytest.fixture
+def bare_window(qtbot, tmp_path):
+    """The window without a model loaded: for what the window itself decides."""
+    win = shown_window(qtbot, tmp_path / "settings.ini")
+    yield win
+    closed(win)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_fp32):
+    """The window on the real tiny.en engine in fp32 (tiny_fp32: converted and loaded once)."""
+    win = shown_window(qtbot, tmp_path / "settings.ini", precision="fp32")
+    yield win
+    closed(win)

@@ -3,6 +3,7 @@ and xdotool to act on it as a user would."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -68,3 +69,19 @@ class XvfbScreen:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def journal_words(data_dir: Path) -> tuple[list[Path], str]:
+    """What the real app committed: its session journals under ``data_dir`` and their words (the
+    app writes each caption there, fsync'd, before its window shows it)."""
+    journals = sorted((data_dir / "sessions").glob("*.jsonl")) if (data_dir / "sessions").is_dir() else []
+    words = []
+    for path in journals:
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line being written right now
+            if isinstance(record, dict) and record.get("type") == "words":
+                words += [w["text"] for w in record["words"]]
+    return journals, "".join(words).strip()
