@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import clip_path
+from conftest import CLIPS, clip_path
 from test_worker_recovery import FailingRecognizer
 from ui_windows import closed, shown_window
 
@@ -39,7 +39,12 @@ def test_a_failed_decode_mid_reading_is_survived_and_said_once(qtbot, failing_wi
     # country" come after the failure: captioning went on through the rest of the reading.
     qtbot.waitUntil(lambda: window.captions.text.toPlainText().lower().count("country") >= 2, timeout=30_000)
     assert len(restarts) == 1 and not failures
+    # Which words live decoding gets right on a busy 2-core machine varies ("ask what you can do
+    # country!" once); what this test holds is that captioning went on after the mark, with the
+    # reading's words: at least 8 of them after it, nearly all from the reference.
     text = window.captions.text.toPlainText().lower()
-    assert "can do for you" in text and "for your country" in text, text
+    after = [w.strip(" ,.!?") for w in text.split("captioning restarted]")[-1].split()]
+    reference = CLIPS["jfk.flac"]["reference"].lower()
+    assert len(after) >= 8 and sum(w in reference for w in after) >= 0.8 * len(after), text
     saved = window.transcript.to_transcription()
     assert any(seg.text.startswith(" [not captioned") for seg in saved.segments), saved.segments
