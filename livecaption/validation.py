@@ -65,7 +65,7 @@ def check_language_for_model(model: str, language: str | None, task: str = "tran
     """Refuse a language (or translation) the model cannot do, from its metadata, before it is
     converted or loaded; the runtime checks again once it is loaded, for models whose metadata
     is not at hand (hub ids)."""
-    from livecaption.asr.models import declared_languages
+    from livecaption.asr import declared_languages
 
     languages = declared_languages(model)
     if languages is None:
@@ -124,7 +124,7 @@ def check_sessions_folder(writable: bool = False) -> None:
 
 
 def check_cache_folder() -> None:
-    from livecaption.asr.models import cache_dir
+    from livecaption.asr.locate import cache_dir
 
     check_creatable_folder(cache_dir() / "models", "converted models")
 
@@ -238,7 +238,7 @@ def _recover(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from livecaption.asr.models import EMBEDDED_MODELS
+    from livecaption.asr.whisper.models import EMBEDDED_MODELS
     from livecaption.outputs import check_output
 
     check_env_folder("LIVECAPTION_CACHE_DIR")

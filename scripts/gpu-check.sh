@@ -130,7 +130,7 @@ run() {
       "transformers", transformers.__version__, "gpus", torch.cuda.device_count())'
     # Build the model from the package's files (the one-time conversion a user's first run does).
     part "convert tiny.en" 400 90 "$PYTHON" -c \
-        'from livecaption.asr.models import resolve_model; print(resolve_model("tiny.en").path)'
+        'from livecaption.asr.whisper.models import resolve_model; print(resolve_model("tiny.en").path)'
     local precisions=fp16,bf16,fp32 bench_precisions=fp16,bf16,fp32 bench_audio=$speech/english.wav
     if [ "$quick" = 1 ]; then precisions=fp16,fp32; bench_precisions=fp32; bench_audio=$speech/jfk.flac; fi
     part "gpu_check.py" 240 200 "$PYTHON" scripts/gpu_check.py --device "$device" --speech "$speech" \

@@ -77,7 +77,8 @@ def words_of(result) -> list:
 
 def precision_run(device: str, precision: str, jfk: np.ndarray, reference: str) -> dict:
     from livecaption.asr.types import TranscribeOptions
-    from livecaption.asr.whisper import WhisperRecognizer, release_memory
+    from livecaption.asr.whisper.settings import whisper_options
+    from livecaption.asr.whisper.recognizer import WhisperRecognizer, release_memory
     from livecaption.metrics import wer
 
     out: dict = {}
@@ -101,7 +102,7 @@ def precision_run(device: str, precision: str, jfk: np.ndarray, reference: str) 
     # least bad attempt is kept, often the greedy one, so the decodes themselves are counted).
     decode, decoded = recognizer.decoder.decode, []
     recognizer.decoder.decode = lambda states, request: decoded.append(request.temperature) or decode(states, request)
-    hot, out["temperature_ladder_s"] = timed(device, lambda: recognizer.transcribe(jfk, TranscribeOptions(
+    hot, out["temperature_ladder_s"] = timed(device, lambda: recognizer.transcribe(jfk, whisper_options(
         beam_size=1, log_prob_threshold=0.0, temperatures=(0.0, 0.4, 0.8))))
     recognizer.decoder.decode = decode
     out["temperature_ladder"] = {"text": hot.text, "temperatures_decoded": decoded,
@@ -120,8 +121,8 @@ def lean_decoder_logits(device: str, jfk: np.ndarray) -> dict:
     """The same tokens through the lean decoder on the device and on the CPU (fp32 both; fp16 on the
     device too): how far the logits drift, and whether the next token agrees."""
     from livecaption.asr.device import DeviceChoice
-    from livecaption.asr.models import resolve_model
-    from livecaption.asr.whisper_runtime import N_FRAMES, WhisperRuntime
+    from livecaption.asr.whisper.models import resolve_model
+    from livecaption.asr.whisper.runtime import N_FRAMES, WhisperRuntime
 
     resolved = resolve_model("tiny.en")
     cpu = WhisperRuntime(resolved, DeviceChoice("cpu", "fp32"))
@@ -143,7 +144,7 @@ def lean_decoder_logits(device: str, jfk: np.ndarray) -> dict:
 
 def filled_vram_fallback(device: str, jfk: np.ndarray) -> dict:
     """Fill the GPU, then decode: the recognizer must finish on the CPU and give its GPU memory back."""
-    from livecaption.asr.whisper import WhisperRecognizer, release_memory
+    from livecaption.asr.whisper.recognizer import WhisperRecognizer, release_memory
 
     if not device.startswith("cuda"):
         return {"skipped": "CUDA only"}

@@ -3,10 +3,10 @@
     .venv/bin/python scripts/profile-stages.py PRECISION BEAM   # on /tmp/english.wav (make-bench-audio.py)
 """
 import time, sys, collections
-from livecaption.asr.whisper import WhisperRecognizer
+from livecaption.asr.whisper.recognizer import WhisperRecognizer
 from livecaption.asr.types import TranscribeOptions
 from livecaption.audio.decode import decode_audio
-from livecaption.asr import decoding
+from livecaption.asr.whisper import decoding
 prec = sys.argv[1]; beam = int(sys.argv[2])
 a = decode_audio('/tmp/english.wav')
 r = WhisperRecognizer('tiny.en', 'cpu', prec, verify_precision=False)

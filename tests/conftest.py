@@ -52,14 +52,14 @@ def jfk_audio() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def tiny_fp32():
-    from livecaption.asr.whisper import WhisperRecognizer
+    from livecaption.asr.whisper.recognizer import WhisperRecognizer
 
     return WhisperRecognizer("tiny.en", "cpu", "fp32")
 
 
 @pytest.fixture(scope="session")
 def base_fp32():
-    from livecaption.asr.whisper import WhisperRecognizer
+    from livecaption.asr.whisper.recognizer import WhisperRecognizer
 
     return WhisperRecognizer("base", "cpu", "fp32")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livecaption.asr.folder_check import expected_shapes
+from livecaption.asr.whisper.folder_check import expected_shapes
 
 
 def write_float_wav(path: Path, samples: np.ndarray, rate: int = 16_000) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from livecaption.asr.types import Segment, Transcription
 from livecaption.streaming.agreement import CommittedLog, LocalAgreement, TimedWord, best_cut
 from livecaption.streaming.guards import drop_unlikely_repeats, rejection_reason, repeated_ngrams
-from livecaption.streaming.options import StreamingOptions
+from livecaption.asr.whisper.streaming import WhisperStreamingPolicy
 
 
 def words(text: str, start: float = 0.0, step: float = 0.4) -> list[TimedWord]:
@@ -73,12 +73,12 @@ def test_commit_times_never_go_backwards():
 
 
 def _result(text: str, no_speech: float = 0.05, logprob: float = -0.2, ratio: float = 1.2) -> Transcription:
-    seg = Segment(0.0, 1.0, text, avg_logprob=logprob, no_speech_prob=no_speech, compression_ratio=ratio)
+    seg = Segment(0.0, 1.0, text, scores={"avg_logprob": logprob, "no_speech_prob": no_speech, "compression_ratio": ratio})
     return Transcription(text, "en", (seg,), 1.0, "tiny.en", "cpu", "fp32")
 
 
 def test_guards():
-    options = StreamingOptions()
+    options = WhisperStreamingPolicy()  # the generic guards, then Whisper's own
     assert rejection_reason(_result(" Ask not what your country can do."), options) is None
     assert rejection_reason(_result(" ."), options) == "empty"
     assert rejection_reason(_result(" Hello there.", no_speech=0.9, logprob=-1.5), options) == "no speech"

@@ -6,7 +6,7 @@ import json
 
 
 from conftest import CLIPS, clip_path, run_cli
-from livecaption.asr.batched import MAX_BATCH, batch_size_for, speech_windows
+from livecaption.asr.whisper.batched import MAX_BATCH, batch_size_for, speech_windows
 from livecaption.asr.types import TranscribeOptions
 from livecaption.audio.decode import SAMPLE_RATE
 from livecaption.metrics import wer

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import CLIPS, clip_path, run_cli
-from livecaption.asr.models import converted_path
+from livecaption.asr.whisper.models import converted_path
 from livecaption.metrics import wer
 
 JFK = str(clip_path("jfk.flac"))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import CLIPS, clip_path
-from livecaption.asr import convert as convert_module
-from livecaption.asr.ct2_format import read_ct2_model
-from livecaption.asr.models import EMBEDDED_MODELS, resolve_model
+from livecaption.asr.whisper import convert as convert_module
+from livecaption.asr.whisper.ct2_format import read_ct2_model
+from livecaption.asr.whisper.models import EMBEDDED_MODELS, resolve_model
 from livecaption.errors import ModelError
 
 ENGLISH_CLIPS = [name for name, clip in CLIPS.items() if clip["language"] == "en" or name == "en_de_license.mp3"]
@@ -114,9 +114,9 @@ def test_converted_model_decodes_the_same_tokens_as_ctranslate2(name, tiny_fp32,
     """Same mel window in, greedy decoding with timestamps: token-for-token identical output."""
     import ctranslate2
 
-    from livecaption.asr.decoding import WindowDecodeRequest
+    from livecaption.asr.whisper.decoding import WindowDecodeRequest
     from livecaption.audio.decode import decode_audio
-    from livecaption.asr.whisper_runtime import N_FRAMES
+    from livecaption.asr.whisper.runtime import N_FRAMES
 
     runtime = tiny_fp32.runtime
     audio = decode_audio(clip_path(name))
@@ -138,7 +138,7 @@ def test_converted_model_decodes_the_same_tokens_as_ctranslate2(name, tiny_fp32,
 def test_file_transcription_text_equals_faster_whisper(name, tiny_fp32):
     """Whole pipeline (features, windows, greedy decode) against faster-whisper on the same bundle."""
     faster_whisper = pytest.importorskip("faster_whisper")
-    from livecaption.asr.types import TranscribeOptions
+    from livecaption.asr.whisper.settings import whisper_options
     from livecaption.audio.decode import decode_audio
 
     bundle, _ = EMBEDDED_MODELS["tiny.en"].locate()
@@ -146,5 +146,5 @@ def test_file_transcription_text_equals_faster_whisper(name, tiny_fp32):
     reference_model = faster_whisper.WhisperModel(str(bundle), device="cpu", compute_type="float32")
     segments, _ = reference_model.transcribe(audio, beam_size=1, temperature=0.0, language="en")
     reference = "".join(seg.text for seg in segments).strip()
-    ours = tiny_fp32.transcribe(audio, TranscribeOptions(beam_size=1, temperatures=(0.0,), language="en"))
+    ours = tiny_fp32.transcribe(audio, whisper_options(beam_size=1, temperatures=(0.0,), language="en"))
     assert ours.text == reference

@@ -69,8 +69,8 @@ def test_precision_support_table_explains_what_cuda_cannot_do():
 
 def test_cuda_out_of_memory_while_loading_falls_back_to_cpu(monkeypatch, caplog, tiny_fp32):
     """An injected allocator failure on the move to the GPU (CI has no GPU to fill)."""
-    from livecaption.asr.models import resolve_model
-    from livecaption.asr.whisper_runtime import WhisperRuntime
+    from livecaption.asr.whisper.models import resolve_model
+    from livecaption.asr.whisper.runtime import WhisperRuntime
 
     real_to = torch.nn.Module.to
 
@@ -92,7 +92,7 @@ def test_cuda_out_of_memory_while_loading_falls_back_to_cpu(monkeypatch, caplog,
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
 @pytest.mark.parametrize("precision", ["fp16", "bf16", "fp32"])
 def test_cuda_transcribes_jfk(precision):
-    from livecaption.asr.whisper import WhisperRecognizer
+    from livecaption.asr.whisper.recognizer import WhisperRecognizer
     from livecaption.audio.decode import decode_audio
     from livecaption.metrics import wer
     from conftest import CLIPS
@@ -106,9 +106,9 @@ def test_cuda_transcribes_jfk(precision):
 @pytest.mark.cuda
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
 def test_cuda_streaming_reports_per_decode_memory_and_fp16_uses_less_than_fp32():
-    from livecaption.asr.whisper import WhisperRecognizer, release_memory
+    from livecaption.asr.whisper.recognizer import WhisperRecognizer, release_memory
     from livecaption.audio.decode import decode_audio
-    from livecaption.bench_stream import stream_file
+    from livecaption.streaming.replay import stream_file
     from livecaption.streaming.events import StreamStats
     from livecaption.streaming.options import StreamingOptions
 

@@ -59,14 +59,14 @@ def _numpy_calls_outside_the_helper(path: Path) -> list[str]:
 
 
 def test_asr_tensors_say_their_device_and_numpy_only_follows_cpu():
-    files = sorted(ASR.glob("*.py"))
+    files = sorted(ASR.rglob("*.py"))
     assert len(files) >= 10, files  # the package was found
     problems = [p for path in files for p in violations(path.read_text(), path.name)]
     assert problems == [], "\n".join(problems)
 
 
 def test_host_copies_go_through_the_one_helper():
-    problems = [p for path in sorted(ASR.glob("*.py")) for p in _numpy_calls_outside_the_helper(path)]
+    problems = [p for path in sorted(ASR.rglob("*.py")) for p in _numpy_calls_outside_the_helper(path)]
     assert problems == [], "\n".join(problems)
 
 

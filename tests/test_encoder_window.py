@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from conftest import CLIPS
-from livecaption.asr.types import TranscribeOptions
-from livecaption.asr.whisper_runtime import N_FRAMES
+from livecaption.asr.whisper.settings import whisper_options
+from livecaption.asr.whisper.runtime import N_FRAMES
 from livecaption.errors import UserError
 from livecaption.metrics import wer
 
-GREEDY = TranscribeOptions(beam_size=1, temperatures=(0.0,))
+GREEDY = whisper_options(beam_size=1, temperatures=(0.0,))
 
 
 def test_full_window_encoding_is_transformers_own_encoder(tiny_fp32, jfk_audio):
@@ -34,7 +34,7 @@ def test_a_short_window_encodes_only_the_audio_and_its_padding(tiny_fp32, jfk_au
 
 def test_a_finished_utterance_reads_the_same_in_a_short_window(tiny_fp32, jfk_audio):
     full = tiny_fp32.transcribe(jfk_audio, GREEDY)
-    short = tiny_fp32.transcribe(jfk_audio, TranscribeOptions(beam_size=1, temperatures=(0.0,), encoder_padding_s=3.0))
+    short = tiny_fp32.transcribe(jfk_audio, whisper_options(beam_size=1, temperatures=(0.0,), encoder_padding_s=3.0))
     assert wer(CLIPS["jfk.flac"]["reference"], short.text) <= wer(CLIPS["jfk.flac"]["reference"], full.text) + 0.01
     # No timestamp points past the window the encoder saw (11 s of audio + 3 s).
     assert all(seg.end <= 11.1 for seg in short.segments)
@@ -44,4 +44,4 @@ def test_a_finished_utterance_reads_the_same_in_a_short_window(tiny_fp32, jfk_au
 
 def test_encoder_padding_out_of_range_is_refused():
     with pytest.raises(UserError, match="encoder padding"):
-        TranscribeOptions(encoder_padding_s=-1)
+        whisper_options(encoder_padding_s=-1)

@@ -45,7 +45,7 @@ class ScriptedRecognizer:
 
 @pytest.fixture
 def scripted(monkeypatch):
-    from livecaption.asr.models import resolve_model
+    from livecaption.asr.whisper.models import resolve_model
 
     def load(args):
         resolve_model(args.model)  # the real resolution and model-folder guard

@@ -17,7 +17,8 @@ import torch
 from conftest import CLIPS
 from livecaption.asr.device import DeviceChoice, is_out_of_memory, resolve_device, supported_precisions
 from livecaption.asr.types import TranscribeOptions
-from livecaption.asr.whisper import WhisperRecognizer
+from livecaption.asr.whisper.settings import WhisperOptions, whisper_options
+from livecaption.asr.whisper.recognizer import WhisperRecognizer
 from livecaption.metrics import wer
 
 CUBLAS_OOM = "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`"
@@ -60,8 +61,8 @@ def test_out_of_memory_is_recognised_in_its_runtime_error_forms():
 
 def test_context_creation_out_of_memory_while_loading_falls_back_to_the_cpu(monkeypatch, caplog):
     """reset_peak_memory_stats is the model's first CUDA call: it creates the context, which can fail."""
-    from livecaption.asr.models import resolve_model
-    from livecaption.asr.whisper_runtime import WhisperRuntime
+    from livecaption.asr.whisper.models import resolve_model
+    from livecaption.asr.whisper.runtime import WhisperRuntime
 
     def no_context(device=None):
         raise RuntimeError(CONTEXT_OOM)
@@ -77,8 +78,8 @@ def test_context_creation_out_of_memory_while_loading_falls_back_to_the_cpu(monk
 def test_load_fallback_frees_the_half_moved_model_before_emptying_the_cache(monkeypatch):
     """The model that failed to move must be unreachable when the cache is emptied: inside the
     except block, the traceback's frames still held it and empty_cache freed nothing."""
-    from livecaption.asr import whisper_runtime
-    from livecaption.asr.models import resolve_model
+    from livecaption.asr.whisper import runtime as whisper_runtime
+    from livecaption.asr.whisper.models import resolve_model
 
     moved, alive_at_release = [], []
     real_to = torch.nn.Module.to
@@ -150,7 +151,7 @@ def test_a_cuda_error_that_is_not_out_of_memory_is_not_swallowed(monkeypatch, jf
 # -- batched: a batch too big is halved on the same device --------------------------------------
 
 def test_a_batch_that_runs_out_of_memory_is_halved_and_stays_on_the_device(monkeypatch, english_concat):
-    from livecaption.asr import batched
+    from livecaption.asr.whisper import batched
 
     audio, reference = english_concat
     recognizer = WhisperRecognizer("tiny.en", "cpu", "fp32")
@@ -176,7 +177,7 @@ def test_a_batch_that_runs_out_of_memory_is_halved_and_stays_on_the_device(monke
 
 
 def test_batch_memory_counts_precision_and_decoder_depth():
-    from livecaption.asr.batched import BYTES_PER_WINDOW_PER_DIM, window_bytes
+    from livecaption.asr.whisper.batched import BYTES_PER_WINDOW_PER_DIM, window_bytes
 
     tiny = {"d_model": 384, "decoder_layers": 4}
     large = {"d_model": 1280, "decoder_layers": 32}
@@ -221,13 +222,13 @@ def _count_steps(monkeypatch, runtime, counts):
 
 @pytest.mark.parametrize("beam_size, temperature", [(1, 0.0), (5, 0.0), (1, 0.8)], ids=["greedy", "beam5", "sampled"])
 def test_one_host_sync_per_decoder_step(monkeypatch, tiny_fp32, jfk_audio, sync_counter, beam_size, temperature):
-    from livecaption.asr.whisper_runtime import N_FRAMES
+    from livecaption.asr.whisper.runtime import N_FRAMES
 
     runtime = tiny_fp32.runtime
     _count_steps(monkeypatch, runtime, sync_counter)
     states = runtime.encode(runtime.log_mel(jfk_audio)[:, :N_FRAMES])
-    sot = tiny_fp32._sot_sequence("en", TranscribeOptions())
-    options = TranscribeOptions(beam_size=beam_size)
+    sot = tiny_fp32.sot_sequence("en", WhisperOptions())
+    options = WhisperOptions(beam_size=beam_size)
     sync_counter["on"] = True
     result = tiny_fp32.decoder.decode(states, tiny_fp32.decode_request(states, sot, (), temperature, options))
     words = tiny_fp32.aligner.align(states, list(sot), [t for t in result.tokens if t < runtime.tokens.eot],
@@ -238,16 +239,16 @@ def test_one_host_sync_per_decoder_step(monkeypatch, tiny_fp32, jfk_audio, sync_
 
 
 def test_one_host_sync_per_batched_decoder_step(monkeypatch, tiny_fp32, jfk_audio, sync_counter):
-    from livecaption.asr.whisper_runtime import N_FRAMES
+    from livecaption.asr.whisper.runtime import N_FRAMES
 
     runtime = tiny_fp32.runtime
     _count_steps(monkeypatch, runtime, sync_counter)
     mel = runtime.log_mel(jfk_audio)[:, :N_FRAMES]
     states = runtime.encode_batch(torch.stack([mel, mel, mel]))
-    sot = tiny_fp32._sot_sequence("en", TranscribeOptions())
+    sot = tiny_fp32.sot_sequence("en", WhisperOptions())
     sync_counter["on"] = True
     results = tiny_fp32.decoder.decode_batch(states, tiny_fp32.decode_request(
-        states, sot, (), 0.0, TranscribeOptions(beam_size=1)))
+        states, sot, (), 0.0, WhisperOptions(beam_size=1)))
     sync_counter["on"] = False
     assert len({r.text for r in results}) == 1 and len(results[0].tokens) > 20
     assert 0 < sync_counter["syncs"] <= sync_counter["steps"], sync_counter
@@ -263,7 +264,7 @@ def test_fp16_on_the_cpu_word_times_temperature_fallback_and_batched_greedy(jfk_
     assert wer(reference, timed.text) <= 0.1 and len(words) >= 20
     assert all(a.start <= b.start for a, b in zip(words, words[1:]))
     # A log-probability threshold no decode can meet forces every temperature of the ladder.
-    hot = recognizer.transcribe(jfk_audio, TranscribeOptions(beam_size=1, log_prob_threshold=0.0,
+    hot = recognizer.transcribe(jfk_audio, whisper_options(beam_size=1, log_prob_threshold=0.0,
                                                              temperatures=(0.0, 0.6)))
     assert hot.text and hot.precision == "fp16"
     batched = recognizer.transcribe(jfk_audio, TranscribeOptions(beam_size=1, batched=True, batch_size=2))
@@ -274,7 +275,7 @@ def test_bench_offline_on_cuda_skips_int8_instead_of_aborting(monkeypatch, capsy
     import argparse
 
     from conftest import clip_path
-    from livecaption import bench
+    from livecaption.commands import bench
 
     ran = []
     monkeypatch.setattr(bench, "bench_livecaption",

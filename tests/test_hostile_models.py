@@ -11,7 +11,7 @@ import pytest
 
 from conftest import clip_path, run_cli
 from hostile import SMALL_CONFIG, digest, small_model
-from livecaption.asr.models import check_model_folder, converted_path
+from livecaption.asr.whisper.models import check_model_folder, converted_path
 from livecaption.errors import ModelError
 
 def test_a_whole_small_folder_passes(tmp_path):

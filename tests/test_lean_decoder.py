@@ -12,7 +12,7 @@ import torch
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from conftest import clip_path
-from livecaption.asr.lean_decoder import CrossAttentionMemo, LeanDecoder, LeanDecoderCache
+from livecaption.asr.whisper.lean_decoder import CrossAttentionMemo, LeanDecoder, LeanDecoderCache
 from livecaption.audio.decode import decode_audio
 
 TOLERANCE = 2e-3  # float32 logits of magnitude ~10-30, summed in a different order
@@ -112,8 +112,8 @@ def test_the_memo_projects_a_window_once_and_a_new_window_again(runtime, states)
 
 
 def test_q_k_v_stay_views_of_the_fused_weight_after_the_model_is_moved():
-    from livecaption.asr.lean_decoder import tie_fused_projections
-    from livecaption.asr.whisper import WhisperRecognizer
+    from livecaption.asr.whisper.lean_decoder import tie_fused_projections
+    from livecaption.asr.whisper.recognizer import WhisperRecognizer
 
     model = WhisperRecognizer("tiny.en", "cpu", "fp32", verify_precision=False).runtime.model
 

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from conftest import clip_path
-from livecaption.asr.models import converted_path, resolve_model
-from livecaption.asr.whisper import WhisperRecognizer
+from livecaption.asr.whisper.models import converted_path, resolve_model
+from livecaption.asr.whisper.recognizer import WhisperRecognizer
 from livecaption.audio.decode import decode_audio
 from livecaption.errors import ModelError
 
@@ -89,7 +89,7 @@ def test_model_name_that_is_a_file(tmp_path):
 
 
 def test_missing_package_message_says_what_to_install(monkeypatch):
-    from livecaption.asr import models
+    from livecaption.asr.whisper import models
 
     monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setenv("LIVECAPTION_CACHE_DIR", "/nonexistent-cache")

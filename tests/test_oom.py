@@ -13,9 +13,9 @@ import torch
 
 from conftest import CLIPS, clip_path
 from livecaption.asr.device import DeviceChoice
-from livecaption.asr.whisper import WhisperRecognizer
+from livecaption.asr.whisper.recognizer import WhisperRecognizer
 from livecaption.audio.decode import decode_audio
-from livecaption.bench_stream import stream_file
+from livecaption.streaming.replay import stream_file
 from livecaption.metrics import wer
 from livecaption.streaming.options import StreamingOptions
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from conftest import CLIPS
-from livecaption.asr.decoding import WindowDecodeResult
+from livecaption.asr.whisper.decoding import WindowDecodeResult, is_greedy_loop
 from livecaption.asr.precision_monitor import LOOP_LIMIT, LOOP_WINDOW, PrecisionMonitor
 from livecaption.asr.types import TranscribeOptions
-from livecaption.asr.whisper import WhisperRecognizer
+from livecaption.asr.whisper.recognizer import WhisperRecognizer
 from livecaption.metrics import wer
 
 JFK_REF = CLIPS["jfk.flac"]["reference"]
@@ -59,19 +59,21 @@ def test_a_healthy_reduced_precision_passes_the_start_check(int8_unchecked):
     assert int8_unchecked.choice.precision == "int8" and int8_unchecked.choice.fallback is None
 
 
-def _result(compression: float, temperature: float = 0.0, non_finite: bool = False) -> WindowDecodeResult:
-    return WindowDecodeResult(tokens=(), text="", avg_logprob=-0.2, no_speech_prob=0.0, temperature=temperature,
-                              compression_ratio=compression, non_finite=non_finite)
+def _result(compression: float, temperature: float = 0.0, non_finite: bool = False) -> tuple[bool, bool]:
+    """What the Whisper recognizer tells the monitor about one window decode."""
+    result = WindowDecodeResult(tokens=(), text="", avg_logprob=-0.2, no_speech_prob=0.0, temperature=temperature,
+                                compression_ratio=compression, non_finite=non_finite)
+    return result.non_finite, is_greedy_loop(result)
 
 
 def test_loops_count_only_in_a_run_and_only_greedy_ones():
     monitor = PrecisionMonitor()
     # A loop now and then is Whisper on hard audio, in any precision.
     for i in range(3 * LOOP_WINDOW):
-        assert monitor.verdict(_result(3.0 if i % LOOP_WINDOW == 0 else 1.2)) is None
+        assert monitor.verdict(*_result(3.0 if i % LOOP_WINDOW == 0 else 1.2)) is None
     # Sampled decodes (temperature > 0) that loop are the fallback doing its job, not the precision.
     for _ in range(LOOP_WINDOW):
-        assert monitor.verdict(_result(3.0, temperature=0.4)) is None
-    verdicts = [monitor.verdict(_result(3.0)) for _ in range(LOOP_LIMIT)]
+        assert monitor.verdict(*_result(3.0, temperature=0.4)) is None
+    verdicts = [monitor.verdict(*_result(3.0)) for _ in range(LOOP_LIMIT)]
     assert verdicts[:-1] == [None] * (LOOP_LIMIT - 1) and "decoder loops" in verdicts[-1]
-    assert "NaN/inf" in PrecisionMonitor().verdict(_result(1.0, non_finite=True))
+    assert "NaN/inf" in PrecisionMonitor().verdict(*_result(1.0, non_finite=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conftest import CLIPS
 from livecaption.audio.decode import SAMPLE_RATE
-from livecaption.soak import meeting_audio, run_soak
+from livecaption.commands.soak import meeting_audio, run_soak
 
 
 def test_meeting_audio_places_every_turn_after_its_pause(jfk_audio):

@@ -9,7 +9,7 @@ from conftest import CLIPS, clip_path
 from livecaption.asr.types import TranscribeOptions
 from livecaption.audio.decode import SAMPLE_RATE, decode_audio
 from livecaption.audio.sources import FileReplaySource
-from livecaption.bench_stream import stream_file
+from livecaption.streaming.replay import stream_file
 from livecaption.metrics import wer
 from livecaption.streaming.clock import RealClock, SimulatedClock
 from livecaption.streaming.events import CaptionUpdate, StreamStats

@@ -58,7 +58,7 @@ def jfk_fp32_wer(tiny_fp32, jfk_audio):
 
 @pytest.mark.parametrize("precision", ["bf16", "int8", "fp16"])
 def test_every_precision_runs_on_cpu_within_5_wer_points_of_fp32(precision, jfk_audio, jfk_fp32_wer):
-    from livecaption.asr.whisper import WhisperRecognizer
+    from livecaption.asr.whisper.recognizer import WhisperRecognizer
 
     recognizer = WhisperRecognizer("tiny.en", "cpu", precision)
     result = recognizer.transcribe(jfk_audio)

@@ -13,7 +13,7 @@ from ui_windows import closed, shown_window
 
 @pytest.fixture
 def failing_window(qtbot, tmp_path, tiny_fp32, monkeypatch):
-    import livecaption.asr.whisper as whisper
+    import livecaption.asr.whisper.recognizer as whisper
 
     # The engine builds its recognizer by name on its own thread: hand it the loaded model, with
     # its fourth decode failing the way the agreement's IndexError once did.

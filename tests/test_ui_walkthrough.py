@@ -349,7 +349,7 @@ class _LiveInput:
 
 
 def test_a_switch_on_a_live_input_marks_the_reopen_gap_and_keeps_what_was_committed(qtbot, window, monkeypatch):
-    import livecaption.asr.whisper as whisper
+    import livecaption.asr.whisper.recognizer as whisper
     from livecaption.audio.decode import decode_audio
     from ui.engine import EngineWorker
 

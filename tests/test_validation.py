@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hostile import SMALL_CONFIG, small_model
-from livecaption.asr.models import declared_languages
+from livecaption.asr.whisper.models import declared_languages
 from livecaption.cli import build_parser
 from livecaption.errors import UserError
 from livecaption.validation import check_language_for_model, normalize_language, validate

@@ -15,15 +15,40 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
+# The window's whole view of the engine: the rest of ui/ imports these names from here and never
+# a livecaption module itself (tests/test_import_graph.py), so what the window depends on is this
+# list, and none of it pulls in torch.
+from livecaption.asr.device import DeviceChoice
 from livecaption.audio.decode import decode_audio
-from livecaption.audio.sources import FileReplaySource, MicrophoneSource
+from livecaption.audio.sources import FileReplaySource, MicrophoneSource, list_input_devices
 from livecaption.errors import UserError
 from livecaption.streaming.events import (CaptionUpdate, CaptureGap, EngineRestarted, SpeechActivity, StreamEnded,
                                          StreamStats)
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
-from livecaption.transcript.journal import Journal
-from livecaption.transcript.live import session_options
+from livecaption.transcript.export import FORMATS, render, write_text_atomic
+from livecaption.transcript.journal import Journal, list_sessions, mark_recovered, read_journal, sessions_dir
+from livecaption.transcript.live import LiveTranscript, session_options
+
+__all__ = ["CaptionUpdate", "DeviceChoice", "EngineConfig", "EngineController", "FORMATS", "LiveTranscript",
+           "StreamStats", "UserError", "embedded_model_names", "list_input_devices", "list_sessions", "mark_recovered",
+           "new_transcript", "read_journal", "render", "sessions_dir", "write_text_atomic"]
+
+
+def embedded_model_names() -> list[str]:
+    from livecaption.asr import embedded_models
+
+    return list(embedded_models())
+
+
+def new_transcript(model: str, choice: DeviceChoice | None, language: str | None) -> LiveTranscript:
+    """An empty session transcript, with the options header the journal records too."""
+    return LiveTranscript(model, choice.device if choice else "", choice.precision if choice else "",
+                          choice.fallback if choice else None, _recorded_options(language))
+
+
+def _recorded_options(language: str | None) -> dict:
+    return session_options(StreamingOptions(language=language), VadOptions(), language)
 
 
 @dataclass(frozen=True)
@@ -53,7 +78,7 @@ def stream_failure_message(error: str, source_failure: str | None) -> str:
 
 class EngineWorker(QObject):
     loading = Signal(str, int)  # what, percent
-    started = Signal(str, str)  # device description, fallback notice ("" if none)
+    started = Signal(object)  # DeviceChoice: where the model runs, and any fallback with its reason
     stopped = Signal()
     failed = Signal(str)
     caption = Signal(object)  # CaptionUpdate, times on the session clock
@@ -77,7 +102,7 @@ class EngineWorker(QObject):
         self.journal: Journal | None = None  # one per window session, across engine restarts
 
     def _load(self, config: EngineConfig):
-        from livecaption.asr.whisper import WhisperRecognizer, release_memory
+        from livecaption.asr import load_recognizer, release_memory
 
         key = (config.model, config.device, config.precision)
         if self._recognizer_key == key:
@@ -91,7 +116,7 @@ class EngineWorker(QObject):
             self.loading.emit(f"converting {config.model}: {what}", int(100 * done / total))
 
         self.loading.emit(f"loading {config.model}…", 0)
-        recognizer = WhisperRecognizer(config.model, config.device, config.precision, progress=progress)
+        recognizer = load_recognizer(config.model, config.device, config.precision, progress=progress)
         if self.cancel.is_set():
             raise LoadCancelled()
         self._recognizer, self._recognizer_key = recognizer, key
@@ -107,16 +132,19 @@ class EngineWorker(QObject):
 
     def _pipeline(self, recognizer, config: EngineConfig) -> StreamingPipeline:
         holder: list = []  # which pipeline an event comes from: a replaced one's end is no news
+        # The pipeline writes the session's journal (its only writer) and delivers every event on
+        # the session's clock: this stream's times continue those of the streams before it.
         pipeline = StreamingPipeline(recognizer, self._source(config),
                                      StreamingOptions(language=config.language, reconnect_s=config.reconnect_s),
-                                     VadOptions(), on_event=lambda event: self._forward(event, holder))
+                                     VadOptions(), on_event=lambda event: self._forward(event, holder),
+                                     journal=self._session_journal(recognizer, config), session_offset=self.offset)
         holder.append(pipeline)
         return pipeline
 
     @Slot(object)
     def start(self, config: EngineConfig) -> None:
         if self.pipeline is not None:  # a second Start queued behind the first: one stream at a time
-            self.started.emit(self.pipeline.recognizer.describe_device(), self.pipeline.recognizer.choice.fallback or "")
+            self.started.emit(self.pipeline.recognizer.choice)
             return
         self.cancel.clear()
         pipeline = None
@@ -124,14 +152,9 @@ class EngineWorker(QObject):
             recognizer = self._load(config)
             self._check_language(recognizer, config)
             self.loading.emit("ready", 100)
+            # Inside the try: an unwritable data folder is a banner, not a hang.
             pipeline = self._pipeline(recognizer, config)
             pipeline.start()
-            if self.journal is None:  # inside the try: an unwritable data folder is a banner, not a hang
-                choice = recognizer.choice
-                self.journal = Journal({"model": config.model, "device": choice.device, "precision": choice.precision,
-                                        "fallback": choice.fallback,
-                                        "options": session_options(StreamingOptions(language=config.language),
-                                                                   VadOptions(), config.language)})
         except LoadCancelled:
             self.failed.emit("model loading cancelled")
             return
@@ -144,7 +167,16 @@ class EngineWorker(QObject):
             self.failed.emit(f"could not start: {type(exc).__name__}: {exc}")
             return
         self.pipeline = pipeline
-        self.started.emit(recognizer.describe_device(), recognizer.choice.fallback or "")
+        self.started.emit(recognizer.choice)
+
+    def _session_journal(self, recognizer, config: EngineConfig) -> Journal:
+        """The window session's journal, made with its first stream; later streams append to it."""
+        if self.journal is None:
+            choice = recognizer.choice
+            self.journal = Journal({"model": config.model, "device": choice.device, "precision": choice.precision,
+                                    "fallback": choice.fallback,
+                                    "options": _recorded_options(config.language)})
+        return self.journal
 
     @staticmethod
     def _check_language(recognizer, config: EngineConfig) -> None:
@@ -154,11 +186,12 @@ class EngineWorker(QObject):
 
         recognizer.check_options(TranscribeOptions(language=config.language))
 
-    @staticmethod
-    def _abandon(pipeline) -> None:
-        """A stream that started but cannot be used (its journal could not be made) is stopped."""
+    def _abandon(self, pipeline) -> None:
+        """A stream that failed to start is stopped if it got as far as capturing."""
         if pipeline is not None and pipeline.ring is not None:  # it got as far as capturing
             pipeline.stop()
+        if self.journal is not None and self.journal.discard_if_empty():
+            self.journal = None  # a session that never captioned leaves no header-only journal
 
     @Slot(object)
     def switch(self, config: EngineConfig) -> None:
@@ -205,30 +238,22 @@ class EngineWorker(QObject):
             return
         self.pipeline = pipeline
         if replay_pos is None and self.offset - stopped_at > 0.05:
-            self._forward(CaptureGap(stopped_at - self.offset, 0.0, "switching model or precision",
-                                     pipeline.clock.now()), [pipeline])
-        self.started.emit(recognizer.describe_device(), recognizer.choice.fallback or "")
+            pipeline.report_gap(stopped_at - self.offset, 0.0, "switching model or precision")
+        self.started.emit(recognizer.choice)
 
     def _forward(self, event, holder=None) -> None:  # runs on the pipeline's worker thread
+        # Times are the session's already, and captions and gaps are on disk (the pipeline journals
+        # them before delivering).
         if isinstance(event, CaptionUpdate):
-            shift = self.offset
-            committed = tuple(dataclasses.replace(w, start=w.start + shift, end=w.end + shift,
-                                                  emitted=w.emitted + shift) for w in event.committed)
-            update = dataclasses.replace(event, committed=committed, time=event.time + shift)
-            if self.journal is not None:
-                self.journal.append(update)  # on disk (fsync) before the window shows it
-            self.caption.emit(update)
+            self.caption.emit(event)
         elif isinstance(event, StreamStats):
             self.stats.emit(event)
         elif isinstance(event, SpeechActivity):
             self.activity.emit(event)
         elif isinstance(event, CaptureGap):
-            start, end = event.start + self.offset, event.end + self.offset
-            if self.journal is not None:
-                self.journal.append_gap(start, end, event.reason)
-            self.gap.emit(dataclasses.replace(event, start=start, end=end))
+            self.gap.emit(event)
         elif isinstance(event, EngineRestarted):
-            self.restarted.emit(dataclasses.replace(event, start=event.start + self.offset, end=event.end + self.offset))
+            self.restarted.emit(event)
         elif isinstance(event, StreamEnded):
             pipeline = holder[0] if holder else self.pipeline
             if pipeline is None or pipeline is not self.pipeline:
@@ -256,7 +281,7 @@ class EngineWorker(QObject):
     def probe_languages(self, model: str) -> None:
         """The languages ``model`` knows, read from its metadata (a tokenizer file of megabytes):
         here, on the engine thread, so the window never waits for it."""
-        from livecaption.asr.models import declared_languages
+        from livecaption.asr import declared_languages
 
         try:
             languages = declared_languages(model)

@@ -7,8 +7,7 @@ engine adapter, so it is cheap enough for a GUI timer.
 
 from __future__ import annotations
 
-from livecaption.audio.sources import list_input_devices
-from livecaption.errors import UserError
+from ui.engine import UserError, list_input_devices
 
 OUTAGE_POLL_MS = 500  # how soon a lost input shows: at once, not after the reconnect gives up
 RESCAN_MS = 3000  # after an input was lost for good: look for it again, by itself

@@ -7,19 +7,17 @@ whether it was saved, and whether a one-off replay is running.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMainWindow, QVBoxLayout, QWidget
 
-from livecaption.streaming.events import CaptionUpdate
-from livecaption.streaming.options import StreamingOptions, VadOptions
-from livecaption.transcript.live import LiveTranscript, session_options
 from ui import shortcuts
 from ui.banner import Banner
 from ui.caption_view import CaptionView
-from ui.engine import EngineConfig, EngineController
+from ui.engine import CaptionUpdate, DeviceChoice, EngineConfig, EngineController, LiveTranscript, new_transcript
 from ui.inputs import OUTAGE_POLL_MS, RESCAN_MS, InputActions
 from ui.overlay import CaptionOverlay
 from ui.session_actions import SessionActions
@@ -42,9 +40,9 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
         self.dirty = False  # captions nobody saved yet
         self.setWindowTitle("livecaption")
         self.resize(1100, 600)
-        self.transcript = self._new_transcript("", "", None)
+        self.transcript = self._new_transcript()
         self.last_stats = None
-        self.running_on = ""
+        self.running_on: DeviceChoice | None = None
 
         self.banner = Banner(self)
         self.captions = CaptionView(self, settings.font_size)
@@ -142,10 +140,9 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
             reconnect_s=self.reconnect_s,
         )
 
-    def _new_transcript(self, device: str, precision: str, fallback: str | None) -> LiveTranscript:
+    def _new_transcript(self, choice: DeviceChoice | None = None) -> LiveTranscript:
         language = self.settings.language if self.settings.language != "auto" else None
-        return LiveTranscript(self.settings.model, device, precision, fallback,
-                              session_options(StreamingOptions(language=language), VadOptions(), language))
+        return new_transcript(self.settings.model, choice, language)
 
     def source_label(self) -> str:
         return f"the recording {Path(self.active_replay).name}" if self.active_replay else self.device_combo.currentText()
@@ -170,26 +167,22 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
         self.controller.start(self.config())
         self.start_action.setText("Loading…")
 
-    def _engine_started(self, description: str, fallback: str) -> None:
+    def _engine_started(self, choice: DeviceChoice) -> None:
         self.start_action.setText("Stop")
         # A new stream (a start, or the far side of a switch) never continues the old one's line.
         self.captions.end_line()
         self.transcript.add(CaptionUpdate((), "", 0.0, utterance_ended=True))
-        self.running_on = description  # what the status bar shows; stats may later say otherwise
+        self.running_on = choice  # what the status bar shows; stats may later say otherwise
         # Without a GPU, "auto" running on the CPU is the plan, not a fallback worth a warning.
-        expected = fallback == "CUDA unavailable" and self.resolved_device == "cpu"
-        shown = description.split(" (fallback")[0] if expected else description
-        self.status.set_device(shown)
+        expected = choice.fallback == "CUDA unavailable" and self.resolved_device == "cpu"
+        self.status.set_device(dataclasses.replace(choice, fallback=None) if expected else choice)
         self.status.set_listening(self.source_label())
-        device, precision = description.split()[:2]
-        self.transcript.device, self.transcript.precision = device, precision
-        self.transcript.fallback = fallback or None
+        self._record_choice(choice)
         self.transcript.model = self.model_combo.currentText()
-        self._follow_precision(precision)
         self._show_guidance()
         self.outage_timer.start()
-        if fallback and not expected:
-            self.banner.show_message(f"Running on {description}", error=False)
+        if choice.fallback and not expected:
+            self.banner.show_message(f"Running on {choice.describe()}", error=False)
         else:
             self.banner.hide()
 
@@ -261,17 +254,20 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
     def _stats(self, stats) -> None:
         self.last_stats = stats
         self.status.update(stats)
-        if self.running_on and stats.device != self.running_on:
+        if self.running_on and (stats.device.device, stats.device.precision) != (
+                self.running_on.device, self.running_on.precision):
             # The engine changed device or precision mid-session (GPU out of memory, or the precision
             # monitor gave up on fp16/bf16/int8): say so where the user looks, keep the transcript.
             self.running_on = stats.device
             self.status.set_device(stats.device)
-            device, precision = stats.device.split()[:2]
-            self.transcript.device, self.transcript.precision = device, precision
-            if "(fallback: " in stats.device:
-                self.transcript.fallback = stats.device.split("(fallback: ", 1)[1].rstrip(")")
-            self._follow_precision(precision)
-            self.banner.show_message(f"Now running on {stats.device}; captions continue.", error=False)
+            self._record_choice(stats.device)
+            self.banner.show_message(f"Now running on {stats.device.describe()}; captions continue.", error=False)
+
+    def _record_choice(self, choice: DeviceChoice) -> None:
+        """The transcript's header says where its words were made; the precision menu follows."""
+        self.transcript.device, self.transcript.precision = choice.device, choice.precision
+        self.transcript.fallback = choice.fallback
+        self._follow_precision(choice.precision)
 
     def _follow_precision(self, precision: str) -> None:
         """The toolbar shows the precision that runs (after a fallback too), without making it the

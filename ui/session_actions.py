@@ -12,10 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from livecaption.errors import UserError
-from livecaption.streaming.events import CaptionUpdate
-from livecaption.transcript.export import render, write_text_atomic
-from livecaption.transcript.journal import list_sessions, mark_recovered, read_journal
+from ui.engine import CaptionUpdate, UserError, list_sessions, mark_recovered, read_journal, render, write_text_atomic
 from ui import prompts
 from ui.sessions_dialog import SessionsDialog, ask_transcript_path, journal_files
 
@@ -79,7 +76,7 @@ class SessionActions:
         if was_running:
             self.controller.stop()
         self.controller.end_session()
-        self.transcript = self._new_transcript(self.transcript.device, self.transcript.precision, self.transcript.fallback)
+        self.transcript = self._new_transcript(self.running_on)
         self.dirty = False
         self.captions.clear()
         self.overlay.show_lines([])

@@ -14,9 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
 
-from livecaption.errors import UserError
-from livecaption.transcript.export import FORMATS, render, write_text_atomic
-from livecaption.transcript.journal import sessions_dir, list_sessions, read_journal
+from ui.engine import FORMATS, UserError, list_sessions, read_journal, render, sessions_dir, write_text_atomic
 
 COLUMNS = ("Started", "Words", "Model", "State", "First words")
 

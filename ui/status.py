@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from livecaption.streaming.events import StreamStats
+from ui.engine import DeviceChoice, StreamStats
 
 LAG_WARNING_S = 3.0  # unprocessed audio beyond this is real overload, worth a warning
 LOUD_DB = -6.0  # RMS this close to full scale is not speech at a sane gain: noise, or clipping
@@ -33,13 +33,10 @@ def _ram_total() -> int | None:
         return None
 
 
-def device_label(description: str) -> str:
-    """ "cpu fp32 (fallback: …)" -> "CPU · fp32"; the full text goes in the tooltip."""
-    parts = description.split(" (", 1)[0].split()
-    if not parts:
-        return description
-    where = "CPU" if parts[0] == "cpu" else ("GPU" if parts[0].startswith("cuda") else parts[0])
-    return " · ".join([where] + parts[1:2])
+def device_label(choice: DeviceChoice) -> str:
+    """cpu/fp32 -> "CPU · fp32"; the full description (with any fallback) goes in the tooltip."""
+    where = "GPU" if choice.is_cuda else "CPU"
+    return f"{where} · {choice.precision}"
 
 
 class Sparkline(QWidget):
@@ -141,9 +138,9 @@ class StatusPanel:
         self.sparkline.add(seconds)
         self.sparkline.show()
 
-    def set_device(self, description: str) -> None:
-        self.device.setText(device_label(description))
-        self.device.setToolTip(f"The model runs on: {description}")
+    def set_device(self, choice: DeviceChoice) -> None:
+        self.device.setText(device_label(choice))
+        self.device.setToolTip(f"The model runs on: {choice.describe()}")
 
     def set_outage(self, outage: str | None) -> None:
         self.outage = outage

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
 
-from livecaption.asr.models import EMBEDDED_MODELS
+from ui.engine import embedded_model_names
 from ui.languages import picker_entries
 from ui.settings import PRECISIONS
 
@@ -59,8 +59,8 @@ def build_toolbar(window) -> QToolBar:
 
     bar.addWidget(_label("Model:", "The Whisper model: bigger ones are more accurate and slower"))
     window.model_combo = QComboBox(window)
-    window.model_combo.addItems(list(EMBEDDED_MODELS) + [OPEN_FOLDER, HUB_ID])
-    if window.settings.model not in EMBEDDED_MODELS:
+    window.model_combo.addItems(embedded_model_names() + [OPEN_FOLDER, HUB_ID])
+    if window.settings.model not in embedded_model_names():
         window.model_combo.insertItem(0, window.settings.model)
     window.model_combo.setCurrentText(window.settings.model)
     bar.addWidget(window.model_combo)

@@ -16,10 +16,7 @@ from __future__ import annotations
 from collections import deque
 from importlib import resources
 
-from livecaption.asr.decoding import WindowDecodeResult
-
 START_MAX_WER = 0.25  # 1 word in 4: more than quantization noise, less than a broken model
-LOOP_COMPRESSION = 2.4
 LOOP_WINDOW = 20
 LOOP_LIMIT = 5
 
@@ -36,12 +33,12 @@ class PrecisionMonitor:
     def reset(self) -> None:
         self._loops.clear()
 
-    def verdict(self, result: WindowDecodeResult) -> str | None:
-        """Record one decode; returns why the precision should be abandoned, or None."""
-        if result.non_finite:
+    def verdict(self, non_finite: bool, looped: bool) -> str | None:
+        """Record one decode (did its output hold NaN/inf; did it loop, as the backend tells it);
+        returns why the precision should be abandoned, or None."""
+        if non_finite:
             self.non_finite += 1
             return "NaN/inf in the model's output"
-        looped = result.temperature == 0 and result.compression_ratio > LOOP_COMPRESSION
         self._loops.append(looped)
         if sum(self._loops) >= LOOP_LIMIT:
             return f"{sum(self._loops)} decoder loops in the last {len(self._loops)} decodes"

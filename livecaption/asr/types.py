@@ -1,6 +1,6 @@
 """The typed results every recognizer backend produces, and the options that drive it.
 
-Whatever the model (Whisper today, a CTC model such as wav2vec2 later), its output is normalised
+Whatever the model (Whisper, or a CTC model such as wav2vec2), its output is normalised
 into ``Transcription`` -> ``Segment`` -> ``Word`` with times in seconds of the input audio, so the
 streaming layer and the exporters never see model-specific structures.
 """
@@ -8,11 +8,15 @@ streaming layer and the exporters never see model-specific structures.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from livecaption.asr.device import DeviceChoice
 from livecaption.errors import UserError
+
+if TYPE_CHECKING:  # the streaming layer imports this module: a type only, no cycle
+    from livecaption.streaming.options import StreamingOptions
 
 TASKS = ("transcribe", "translate")
 
@@ -31,10 +35,10 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
-    avg_logprob: float = 0.0
-    no_speech_prob: float = 0.0
-    compression_ratio: float = 0.0
-    temperature: float = 0.0
+    # The backend's own confidence figures, named by it (Whisper: avg_logprob, no_speech_prob,
+    # compression_ratio, temperature). Exports write them beside the segment's fields; nothing
+    # outside the backend reads them.
+    scores: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,69 +56,90 @@ class Transcription:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["segments"] = [
-            {**asdict(seg), "words": [asdict(w) for w in seg.words]} for seg in self.segments
+            {"start": seg.start, "end": seg.end, "text": seg.text, **seg.scores,
+             "words": [asdict(w) for w in seg.words]}
+            for seg in self.segments
         ]
         return data
 
 
 @dataclass(frozen=True)
 class TranscribeOptions:
-    """Everything that changes what a recognizer outputs; validated once, up front."""
+    """What a caller may ask of any recognizer; validated once, up front.
+
+    How a backend decodes (Whisper's temperature ladder, thresholds, encoder window) is its own
+    business: ``tuning`` carries a backend's settings object when a caller that knows the backend
+    (its own streaming policy, a benchmark) wants more than the defaults; None means its defaults.
+    """
 
     language: str | None = None  # None = detect
     task: str = "transcribe"
     prompt: str | None = None
     beam_size: int = 5
-    patience: float = 1.0
-    length_penalty: float = 1.0
-    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-    compression_ratio_threshold: float | None = 2.4
-    log_prob_threshold: float | None = -1.0
-    no_speech_threshold: float | None = 0.6
-    condition_on_previous_text: bool = True
     word_timestamps: bool = True
-    without_timestamps: bool = False
-    max_initial_timestamp: float = 1.0
-    suppress_blank: bool = True
-    max_new_tokens: int | None = None  # per 30 s window; None = Whisper's 224
-    # Encoder window in seconds for audio shorter than 30 s: None = Whisper's full 30 s. A short
-    # window (the audio plus this much padding) is several times cheaper; streaming partial decodes
-    # use it, see docs/benchmarks.md for what it costs in accuracy.
-    encoder_padding_s: float | None = None
-    # Long files: decode speech windows cut at pauses in batches (livecaption.asr.batched) instead
-    # of one window after another; batch_size None = chosen from free memory.
+    # Long files: decode speech windows cut at pauses in batches instead of one after another;
+    # batch_size None = chosen from free memory. Backends without windows ignore it.
     batched: bool = False
     batch_size: int | None = None
-
+    tuning: Any = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise UserError(f"invalid task '{self.task}': use {' or '.join(TASKS)}")
         if self.beam_size < 1:
             raise UserError(f"beam size must be at least 1, not {self.beam_size}")
-        if not self.temperatures or any(t < 0 for t in self.temperatures):
-            raise UserError("temperatures must be a non-empty list of values >= 0")
-        if self.patience <= 0:
-            raise UserError(f"patience must be positive, not {self.patience}")
-        if self.max_new_tokens is not None and self.max_new_tokens < 1:
-            raise UserError("max_new_tokens must be at least 1")
         if self.batch_size is not None and self.batch_size < 1:
             raise UserError("batch size must be at least 1")
-        if self.encoder_padding_s is not None and not 0 <= self.encoder_padding_s <= 30:
-            raise UserError("encoder padding must be between 0 and 30 s")
+
+
+class StreamingPolicy(Protocol):
+    """How a backend decodes inside the streaming core: the attempts a decode makes (a final
+    decode may retry with other settings) and the backend's own hallucination guards."""
+
+    def attempts(self, audio_seconds: float, request: TranscribeOptions, final: bool) -> list[TranscribeOptions]:
+        """The requests to try in order for one decode of ``audio_seconds`` of audio."""
+        ...
+
+    def retry(self, reason: str, attempt: TranscribeOptions) -> bool:
+        """Whether a hypothesis rejected for ``reason`` under ``attempt`` is worth the next attempt."""
+        ...
+
+    def rejection_reason(self, result: Transcription) -> str | None:
+        """Why the backend disbelieves this hypothesis (None: it may be shown)."""
+        ...
 
 
 class Recognizer(Protocol):
-    """What the streaming layer and the CLI need from any speech model."""
+    """Everything outside a backend's package needs from a speech model (see ``load_recognizer``)."""
 
     model_name: str
+    family: str  # "whisper", "ctc": for display and the saved transcript's header
+
+    @property
+    def choice(self) -> DeviceChoice:
+        """Where it runs and in what precision (after any fallback)."""
+        ...
 
     def describe_device(self) -> str: ...
+
+    def languages(self) -> Sequence[str]:
+        """Language codes the model accepts; empty for a single-language model."""
+        ...
 
     def transcribe(self, audio: np.ndarray, options: TranscribeOptions) -> Transcription:
         """Transcribe 16 kHz mono float32 audio of any length."""
         ...
 
-    def languages(self) -> Sequence[str]:
-        """Language codes the model accepts; empty for a single-language model."""
+    def streaming_policy(self, options: StreamingOptions) -> StreamingPolicy: ...
+
+    def begin_decode(self) -> None:
+        """Per-decode bookkeeping (peak-memory counters) before one streaming decode."""
+        ...
+
+    def memory_stats(self) -> dict[str, int]:
+        """Bytes in use and at peak on the device; empty when the backend cannot tell."""
+        ...
+
+    def check_options(self, options: TranscribeOptions) -> None:
+        """Refuse, before any audio, what this model cannot do (a language it lacks, translation)."""
         ...

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+
+from livecaption.asr.device import DeviceChoice
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class SpeechActivity:
 @dataclass(frozen=True)
 class StreamStats:
     time: float
-    device: str  # e.g. "cpu fp32 (fallback: CUDA unavailable)"
+    device: DeviceChoice  # where the model runs now; .describe() gives "cpu fp32 (fallback: …)"
     final_latency_last: float | None
     final_latency_p50: float | None
     first_word_latency_last: float | None
@@ -78,3 +81,17 @@ class StreamEnded:
 
 
 Event = CaptionUpdate | SpeechActivity | StreamStats | CaptureGap | EngineRestarted | StreamEnded
+
+
+def shifted(event, seconds: float):
+    """``event`` with its audio and clock times moved by ``seconds`` (a stream that is not the
+    session's first: its times continue the session's, in the journal and the window alike)."""
+    if not seconds:
+        return event
+    if isinstance(event, CaptionUpdate):
+        words = tuple(dataclasses.replace(w, start=w.start + seconds, end=w.end + seconds, emitted=w.emitted + seconds)
+                      for w in event.committed)
+        return dataclasses.replace(event, committed=words, time=event.time + seconds)
+    if isinstance(event, (CaptureGap, EngineRestarted)):
+        return dataclasses.replace(event, start=event.start + seconds, end=event.end + seconds)
+    return event

@@ -1,9 +1,9 @@
-"""Hallucination guards: hypotheses that look like Whisper talking to itself never get committed.
+"""Hallucination guards: hypotheses that look like a model talking to itself never get committed.
 
 Audio the VAD calls non-speech is never decoded at all (see ``transcriber``). What is decoded is
-still checked: a high no-speech probability with low confidence, a compression ratio typical of
-loops, repeated n-grams, and the classic phantom phrases Whisper learnt from subtitle credits,
-which are accepted only from a confident decode of clearly voiced audio.
+still checked here for what any model can do wrong (nothing said, repeated n-grams, a bracketed
+annotation); each backend adds its own checks (Whisper: no-speech probability, compression ratio,
+phantom phrases; see ``livecaption.asr.whisper.streaming``).
 """
 
 from __future__ import annotations
@@ -11,19 +11,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from livecaption.asr.types import Transcription
+from livecaption.asr.types import StreamingPolicy, Transcription
 from livecaption.metrics import normalize
-from livecaption.streaming.options import StreamingOptions
 
-PHANTOM_PHRASES = {
-    "thank you for watching", "thanks for watching", "thank you", "thank you very much", "you",
-    "bye", "bye bye", "please subscribe", "subscribe to my channel", "like and subscribe",
-    "see you next time", "see you in the next video", "thank you for listening", "so", "okay",
-    "subtitles by the amara org community", "transcribed by", "music", "applause", "silence",
-}
-# A confident decode is what it takes for one of the phrases above to be believed.
-PHANTOM_MIN_LOGPROB = -0.35
-PHANTOM_MAX_NO_SPEECH = 0.1
 _BRACKETED = re.compile(r"^\s*[\[(♪*].*[\])♪*]\s*$")
 
 
@@ -36,24 +26,19 @@ def repeated_ngrams(words: list[str], n: int = 3, limit: int = 3) -> bool:
     return any(count >= limit for count in grams.values())
 
 
-def rejection_reason(result: Transcription, options: StreamingOptions) -> str | None:
-    """Why this hypothesis must not be shown or committed, or None if it may be."""
+def rejection_reason(result: Transcription, policy: StreamingPolicy) -> str | None:
+    """Why this hypothesis must not be shown or committed, or None if it may be: the backend's own
+    guards (``Recognizer.streaming_policy``) first, then what any model can get wrong."""
     text = normalize(result.text)
     if not text:
         return "empty"
-    segments = result.segments
-    no_speech = max(seg.no_speech_prob for seg in segments)
-    logprob = min(seg.avg_logprob for seg in segments)
-    if no_speech > options.no_speech_threshold and logprob < options.log_prob_threshold:
-        return "no speech"
-    if max(seg.compression_ratio for seg in segments) > options.compression_ratio_threshold:
-        return "loop (compression ratio)"
+    backend_reason = policy.rejection_reason(result)
+    if backend_reason is not None:
+        return backend_reason
     if repeated_ngrams(text.split()):
         return "loop (repeated words)"
     if _BRACKETED.match(result.text):
         return "non-speech annotation"
-    if text in PHANTOM_PHRASES and (logprob < PHANTOM_MIN_LOGPROB or no_speech > PHANTOM_MAX_NO_SPEECH):
-        return "phantom phrase"
     return None
 
 

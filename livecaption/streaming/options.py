@@ -44,14 +44,12 @@ class StreamingOptions:
     prompt_chars: int = 200  # recently committed text given to the model as its prompt
     beam_size: int = 1
     language: str | None = None
-    no_speech_threshold: float = 0.6
-    log_prob_threshold: float = -1.0
-    compression_ratio_threshold: float = 2.4
     min_word_probability: float = 0.0
     reconnect_s: float = 30.0  # after losing the input device, how long to try to get it (or the default) back
-    # Decodes encode the utterance plus this much padding instead of a full 30 s window (None: full
-    # window always); a final decode whose short-window hypothesis is rejected is redone on the full
-    # window. Measured in docs/benchmarks.md.
+    # For backends with a fixed input window (Whisper's 30 s): decodes encode the utterance plus this
+    # much padding instead of the full window (None: full window always); a final decode whose
+    # short-window hypothesis is rejected is redone on the full window. Backends without one ignore
+    # it. Measured in docs/benchmarks.md.
     encoder_padding_s: float | None = None
     # After this much silence inside an utterance (less than the VAD's hangover, which ends it), the
     # words before the pause are committed at once instead of when the utterance ends; 0 waits for

@@ -20,7 +20,7 @@ from livecaption.audio.vad import SAMPLE_RATE, VadGate
 from livecaption.errors import UserError
 from livecaption.streaming.clock import RealClock, SimulatedClock, StreamClock
 from livecaption.streaming.events import (CaptionUpdate, CaptureGap, CommittedWord, EngineRestarted, Event, StreamEnded,
-                                         StreamStats)
+                                         StreamStats, shifted)
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.transcriber import StreamingTranscriber
 from livecaption.sysinfo import process_rss_bytes
@@ -52,6 +52,7 @@ class StreamingPipeline:
         clock: StreamClock | None = None,
         on_event: Callable[[Event], None] | None = None,
         journal=None,
+        session_offset: float = 0.0,
     ):
         self.recognizer = recognizer
         self.source = source
@@ -59,7 +60,12 @@ class StreamingPipeline:
         self.vad_options = vad_options
         self.clock = clock or RealClock()
         self.on_event = on_event or (lambda event: None)
-        self.journal = journal  # committed words reach the disk (fsync) before anyone sees them
+        # The journal's one writer: committed words reach the disk (fsync) before anyone sees them.
+        self.journal = journal
+        # Seconds of the session before this stream began (the window restarts streams within one
+        # session): captions, gaps and restarts are journaled and delivered on the session's clock.
+        self.session_offset = session_offset
+        self._deliver_lock = threading.RLock()
         self.committed: list[CommittedWord] = []
         self.lag_max = 0.0
         self.longest_iteration = 0.0  # clock seconds of the slowest read-decode-deliver round
@@ -201,12 +207,21 @@ class StreamingPipeline:
         self._deliver([CaptureGap(start / SAMPLE_RATE, end / SAMPLE_RATE, reason, self.clock.now(),
                                   fell_behind=fell_behind)])
 
+    def report_gap(self, start: float, end: float, reason: str) -> None:
+        """Mark audio (stream seconds) that no stream captioned, e.g. while the window switched model."""
+        self._deliver([CaptureGap(start, end, reason, self.clock.now())])
+
     def _deliver(self, events: list) -> None:
+        with self._deliver_lock:  # the worker and report_gap (another thread) write one journal
+            self._deliver_locked(events)
+
+    def _deliver_locked(self, events: list) -> None:
         for event in events:
             if isinstance(event, CaptionUpdate):
-                if self.journal is not None:
-                    self.journal.append(event)
                 self.committed.extend(event.committed)
+            event = shifted(event, self.session_offset)
+            if isinstance(event, CaptionUpdate) and self.journal is not None:
+                self.journal.append(event)
             elif isinstance(event, CaptureGap) and self.journal is not None:
                 self.journal.append_gap(event.start, event.end, event.reason)
             self.on_event(event)
@@ -220,10 +235,10 @@ class StreamingPipeline:
         lag = max(0.0, now - core.processed_index / SAMPLE_RATE)
         self.lag_max = max(self.lag_max, lag)
         audio_seconds = core.processed_index / SAMPLE_RATE
-        memory = self.recognizer.runtime.memory_stats()
+        memory = self.recognizer.memory_stats()
         return StreamStats(
             time=now,
-            device=self.recognizer.describe_device(),
+            device=self.recognizer.choice,
             final_latency_last=core.final_latencies[-1] if core.final_latencies else None,
             final_latency_p50=statistics.median(core.final_latencies) if core.final_latencies else None,
             first_word_latency_last=core.first_word_latencies[-1] if core.first_word_latencies else None,

@@ -12,7 +12,6 @@ whole; at end of speech what is left is decoded once more and committed whole.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -32,8 +31,6 @@ log = logging.getLogger("livecaption")
 MIN_DECODE_SECONDS = 0.3  # less audio than this holds no word worth showing
 IDLE_HISTORY_SECONDS = 2.0  # audio kept while idle, enough for any pre-roll
 MAX_PROMPT_WORDS = 100
-FINAL_TEMPERATURES = (0.2, 0.4, 0.6)
-BASE_TOKENS, TOKENS_PER_AUDIO_SECOND = 16, 12  # fast speech is ~5 tokens/s, timestamps included
 PROMPT_TIME_SLACK = 0.05
 
 
@@ -57,6 +54,7 @@ class Utterance:
 class StreamingTranscriber:
     def __init__(self, recognizer, options: StreamingOptions, vad: VadGate, clock: StreamClock):
         self.recognizer = recognizer
+        self.policy = recognizer.streaming_policy(options)
         self.options = options
         self.vad = vad
         self.clock = clock
@@ -189,42 +187,14 @@ class StreamingTranscriber:
         window_start_s = start / SAMPLE_RATE + PROMPT_TIME_SLACK
         before = [w for w in self.log.words[-MAX_PROMPT_WORDS:] if w.end <= window_start_s]
         prompt = "".join(w.text for w in before)[-self.options.prompt_chars :] or None
-        # A partial decode is greedy and cheap (a short encoder window): a bad one is simply replaced
-        # by the next. The final decode of an utterance is its last chance: if the short window's
-        # hypothesis is rejected it is redone on Whisper's full window, and a loop is retried
-        # greedily without the prompt (which often induced it), then hotter. Token budgets follow
-        # the audio length so a loop cannot run to 224 tokens.
-        short = TranscribeOptions(
-            language=self.options.language,
-            beam_size=self.options.beam_size,
-            temperatures=(0.0,),
-            prompt=prompt,
-            condition_on_previous_text=False,
-            compression_ratio_threshold=None,
-            log_prob_threshold=None,
-            no_speech_threshold=None,
-            max_new_tokens=int(BASE_TOKENS + TOKENS_PER_AUDIO_SECOND * len(audio) / SAMPLE_RATE),
-            encoder_padding_s=self.options.encoder_padding_s,
-        )
-        attempts = [short]
-        if final:
-            greedy = dataclasses.replace(short, encoder_padding_s=None)
-            if short.encoder_padding_s is not None:
-                attempts.append(greedy)
-            if prompt:
-                attempts.append(dataclasses.replace(greedy, prompt=None))
-            attempts.append(dataclasses.replace(
-                greedy, prompt=None, temperatures=FINAL_TEMPERATURES,
-                compression_ratio_threshold=self.options.compression_ratio_threshold,
-                log_prob_threshold=self.options.log_prob_threshold,
-            ))
-        runtime = getattr(self.recognizer, "runtime", None)
-        if runtime is not None:
-            runtime.begin_decode()
+        # The backend decides how: its attempts (a final decode may retry), its own guards.
+        request = TranscribeOptions(language=self.options.language, beam_size=self.options.beam_size, prompt=prompt)
+        attempts = self.policy.attempts(len(audio) / SAMPLE_RATE, request, final)
+        self.recognizer.begin_decode()
         began = time.perf_counter()
         for options in attempts:
             result, reason = self._run_model(audio, options)
-            if reason is None or not (reason.startswith("loop") or options.encoder_padding_s is not None):
+            if reason is None or not self.policy.retry(reason, options):
                 break
         spent = time.perf_counter() - began
         self.compute_seconds += spent
@@ -246,7 +216,7 @@ class StreamingTranscriber:
     def _run_model(self, audio: np.ndarray, options: TranscribeOptions) -> tuple[Transcription, str | None]:
         self.decodes += 1
         result = self.recognizer.transcribe(audio, options)
-        reason = rejection_reason(result, self.options)
+        reason = rejection_reason(result, self.policy)
         if reason is not None:
             self.rejections[reason] = self.rejections.get(reason, 0) + 1
             log.debug("hypothesis dropped (%s): %r", reason, result.text)

@@ -141,9 +141,11 @@ def greedy_frames(logits) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     logits (T, vocab) as a torch tensor; the softmax runs in fp32 whatever the model's precision."""
     import torch
 
+    from livecaption.asr.host import to_host
+
     logits = logits.float()
-    non_finite = not bool(torch.isfinite(logits).all())
+    finite = torch.isfinite(logits).all()
     logp = torch.log_softmax(torch.nan_to_num(logits), dim=-1)
     best, ids = logp.max(dim=-1)
-    best = best.cpu().numpy().astype(np.float64)
-    return ids.cpu().numpy(), np.exp(best), best, non_finite
+    ids, best, finite = to_host(ids, best, finite)  # one device-to-host copy for all three
+    return ids, np.exp(best), best, not bool(finite)

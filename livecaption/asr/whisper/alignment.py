@@ -19,7 +19,7 @@ import torch
 
 from livecaption.asr.host import to_host
 from livecaption.asr.types import Word
-from livecaption.asr.whisper_runtime import TOKENS_PER_SECOND, WhisperRuntime
+from livecaption.asr.whisper.runtime import TOKENS_PER_SECOND, WhisperRuntime
 
 # Languages written without spaces between words: split them per character instead.
 UNSPACED_LANGUAGES = {"zh", "ja", "th", "lo", "my", "yue"}

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from livecaption.asr.ct2_format import Ct2Model, dequantized, read_ct2_model
+from livecaption.asr.whisper.ct2_format import Ct2Model, dequantized, read_ct2_model
 from livecaption.errors import ModelError
 
 log = logging.getLogger("livecaption")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from livecaption.asr.device import DeviceChoice, is_out_of_memory, torch_dtype
-from livecaption.asr.models import ResolvedModel, check_model_folder
+from livecaption.asr.whisper.models import ResolvedModel, check_model_folder
 from livecaption.errors import ModelError
 
 log = logging.getLogger("livecaption")
@@ -125,7 +125,7 @@ class WhisperRuntime:
         self.n_mels = int(self.config["num_mel_bins"])
         self.choice = choice
         self._session_peak = 0  # CUDA: highest allocation of earlier decodes (begin_decode resets the counter)
-        from livecaption.asr.lean_decoder import CrossAttentionMemo
+        from livecaption.asr.whisper.lean_decoder import CrossAttentionMemo
 
         self._cross_memo = CrossAttentionMemo()  # keyed by model too: a reload never sees stale projections
         self.model = self._load(choice)
@@ -151,7 +151,7 @@ class WhisperRuntime:
         import torch
         from transformers import WhisperForConditionalGeneration
 
-        from livecaption.asr.lean_decoder import fuse_self_attention_projections
+        from livecaption.asr.whisper.lean_decoder import fuse_self_attention_projections
 
         try:
             model = WhisperForConditionalGeneration.from_pretrained(
@@ -179,7 +179,7 @@ class WhisperRuntime:
     def _load(self, choice: DeviceChoice):
         import torch
 
-        from livecaption.asr.lean_decoder import tie_fused_projections
+        from livecaption.asr.whisper.lean_decoder import tie_fused_projections
 
         model = self._load_weights(choice)
         if not choice.is_cuda:
@@ -264,7 +264,7 @@ class WhisperRuntime:
         Call it outside the ``except`` block that caught the error: that traceback's frames hold the
         failed decode's GPU tensors, which would stay allocated however often the cache is emptied.
         """
-        from livecaption.asr.lean_decoder import tie_fused_projections
+        from livecaption.asr.whisper.lean_decoder import tie_fused_projections
 
         self.choice = self.choice.fall_back_to_cpu(reason)
         self._cross_memo.clear()  # GPU memory, which is what ran out
@@ -327,14 +327,14 @@ class WhisperRuntime:
             return encoder.layer_norm(hidden)
 
     def new_cache(self):
-        from livecaption.asr.lean_decoder import LeanDecoderCache
+        from livecaption.asr.whisper.lean_decoder import LeanDecoderCache
 
         return LeanDecoderCache()
 
     def decoder_logits(self, tokens, encoder_states, cache, cross_queries=None):
         """Float32 logits (batch, len, vocab) for ``tokens`` continuing what ``cache`` holds;
         ``cross_queries`` (a dict) collects each layer's cross-attention queries."""
-        from livecaption.asr.lean_decoder import LeanDecoder
+        from livecaption.asr.whisper.lean_decoder import LeanDecoder
 
         # LeanDecoder.logits runs in inference mode itself.
         logits = LeanDecoder(self.model, self._cross_memo).logits(tokens.to(self.device), encoder_states, cache, cross_queries)

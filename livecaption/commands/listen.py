@@ -16,13 +16,15 @@ import threading
 from pathlib import Path
 
 from livecaption.audio.decode import decode_audio
+from livecaption.commands.common import (
+    add_model_options, add_vad_options, load_recognizer_for, notify_unreadable, vad_options_from)
 from livecaption.errors import OutputError
-from livecaption.audio.sources import FileReplaySource, MicrophoneSource, list_input_devices
+from livecaption.audio.sources import FileReplaySource, MicrophoneSource
 from livecaption.streaming.events import CaptionUpdate, CaptureGap, StreamStats
 from livecaption.streaming.options import StreamingOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.export import check_writable, format_for, render, write_text_atomic
-from livecaption.transcript.journal import Journal, find_session, read_journal, scan_sessions
+from livecaption.transcript.journal import Journal, scan_sessions
 from livecaption.transcript.live import LiveTranscript, session_options
 
 DIM, RESET, CLEAR = "\x1b[2m", "\x1b[0m", "\x1b[K"
@@ -67,14 +69,21 @@ class TerminalCaptions:
         self.stream.flush()
 
 
-def _notify_unreadable(problems: list[str]) -> None:
-    for problem in problems:  # a damaged or foreign file in the sessions folder must never block anything
-        print(f"livecaption: notice: {problem}", file=sys.stderr)
+def register(commands) -> None:
+    listen = commands.add_parser("listen", help="live captions in the terminal from a microphone")
+    listen.add_argument("--input", default=None, metavar="DEV", help="input device index or name (default: system default)")
+    add_model_options(listen)
+    listen.add_argument("--language", default="auto", help="language code, or auto to detect (default: auto)")
+    listen.add_argument("-o", "--output", default=None, help="save the transcript here on exit (txt/srt/vtt/json by extension)")
+    listen.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    listen.add_argument("--replay", default=None, metavar="FILE",
+                        help="caption a recording played at real-time pace instead of a microphone")
+    add_vad_options(listen)
+    listen.set_defaults(func=run_listen)
 
 
 def run_listen(args: argparse.Namespace) -> int:
     from livecaption.asr.types import TranscribeOptions
-    from livecaption.cli import load_recognizer, vad_options_from
     from livecaption.validation import model_files
 
     # Options and paths were checked by livecaption.validation; the output is checked again here
@@ -90,13 +99,13 @@ def run_listen(args: argparse.Namespace) -> int:
         source = FileReplaySource(decode_audio(args.inputs[0]), realtime=True, description=f"replay of {args.replay}")
     else:
         source = MicrophoneSource(args.input)
-    recognizer = load_recognizer(args)
+    recognizer = load_recognizer_for(args)
     recognizer.check_options(TranscribeOptions(language=language))  # models whose metadata said nothing
     choice = recognizer.choice
     recorded = session_options(options, vad_options, language)
     transcript = LiveTranscript(args.model, choice.device, choice.precision, choice.fallback, recorded)
     sessions, problems = scan_sessions()
-    _notify_unreadable(problems)
+    notify_unreadable(problems)
     unfinished = [s for s in sessions if not s.finished]
     if unfinished:
         print(f"{len(unfinished)} unfinished session(s) found (a crash?): livecaption recover --list", file=sys.stderr)
@@ -156,41 +165,3 @@ def _run_session(args, recognizer, source, options, vad_options, transcript, jou
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return pipeline
-
-
-def run_devices(args: argparse.Namespace) -> int:
-    devices = list_input_devices()
-    print("index  default  channels  rate     host API        name")
-    for d in devices:
-        print(f"{d.index:>5}  {'*' if d.is_default else ' ':^7}  {d.channels:>8}  {int(d.default_rate):>6}  "
-              f"{d.host_api[:14]:<14}  {d.name}")
-    return 0
-
-
-def run_recover(args: argparse.Namespace) -> int:
-    """List unfinished sessions, or export one (from its journal) like any transcript."""
-    if args.list or not args.session:
-        sessions, problems = scan_sessions()
-        _notify_unreadable(problems)
-        if not sessions:
-            print("no sessions recorded")
-        for session in sessions:
-            state = "finished" if session.finished else "UNFINISHED"
-            damaged = f" ({session.skipped} damaged records skipped)" if session.skipped else ""
-            print(f"{session.name}\t{state}\t{session.words} words{damaged}\t{session.header['model']}\t{session.path}")
-        return 0
-    path = find_session(args.session)
-    fmt = format_for(args.output, args.format)
-    if args.output:  # before reading: an output that is the journal itself is refused whatever the flags
-        check_writable(Path(args.output), args.force, [path])
-    session, transcript = read_journal(path)
-    if session.skipped:
-        print(f"livecaption: notice: {session.name}: {session.skipped} damaged record(s) skipped, "
-              f"{session.words} words recovered", file=sys.stderr)
-    text = render(transcript.to_transcription(session.language or "en"), fmt)
-    if args.output:
-        write_text_atomic(Path(args.output), text, force=args.force, reads=[path])
-        print(f"{session.name} ({session.words} words) -> {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0

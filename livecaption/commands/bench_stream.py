@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from livecaption.asr import load_recognizer
 from livecaption.asr.types import TranscribeOptions
+from livecaption.commands.common import vad_options_from
 from livecaption.audio.decode import SAMPLE_RATE, decode_audio
-from livecaption.audio.sources import FileReplaySource
 from livecaption.metrics import wer
-from livecaption.streaming.clock import RealClock, SimulatedClock
-from livecaption.streaming.options import StreamingOptions, VadOptions
-from livecaption.streaming.pipeline import StreamingPipeline
+from livecaption.streaming.options import StreamingOptions
+from livecaption.streaming.replay import stream_file
 from livecaption.sysinfo import peak_rss_bytes
 from livecaption.transcript.export import write_text_atomic
 
@@ -61,25 +61,10 @@ def _percentile(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
 
-def stream_file(recognizer, audio: np.ndarray, fast: bool, options: StreamingOptions,
-                vad_options: VadOptions = VadOptions(), clock=None, on_event=None) -> StreamingPipeline:
-    """Replay ``audio`` through a fresh pipeline and return it, finished."""
-    clock = clock or (SimulatedClock() if fast else RealClock())
-    pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=not fast), options, vad_options,
-                                 clock=clock, on_event=on_event)
-    pipeline.start()
-    pipeline.wait()
-    if pipeline.error is not None:
-        raise pipeline.error
-    return pipeline
-
-
 def run_stream_bench(args: argparse.Namespace) -> int:
-    from livecaption.asr.whisper import WhisperRecognizer
-
     audio = decode_audio(args.inputs[0] if getattr(args, "inputs", None) else args.file)
     reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
-    recognizer = WhisperRecognizer(args.model, args.device, args.precision)
+    recognizer = load_recognizer(args.model, args.device, args.precision)
     options = StreamingOptions(language=args.language, beam_size=args.beam_size or 1,
                                pause_commit_ms=args.pause_commit_ms)
     if args.encoder_padding is not None:
@@ -89,12 +74,10 @@ def run_stream_bench(args: argparse.Namespace) -> int:
     mode = "fast" if args.fast else "realtime"
     print(f"bench: streaming {args.file} ({len(audio) / SAMPLE_RATE:.1f} s, {mode}) with {args.model} on "
           f"{recognizer.describe_device()}", file=sys.stderr)
-    from livecaption.cli import vad_options_from
-
     pipeline = stream_file(recognizer, audio, args.fast, options, vad_options_from(args))
     core, words = pipeline.core, pipeline.committed
     emission = [w.emitted - w.end for w in words]
-    memory = recognizer.runtime.memory_stats()
+    memory = recognizer.memory_stats()
     peak_rss = peak_rss_bytes()
     text = pipeline.transcript_text
     report = StreamReport(

@@ -17,9 +17,10 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from livecaption.asr.models import DEFAULT_MODEL, EMBEDDED_MODELS
+from livecaption.asr.whisper.models import DEFAULT_MODEL, EMBEDDED_MODELS
 from livecaption.asr.types import TranscribeOptions
 from livecaption.audio.decode import SAMPLE_RATE, decode_audio
+from livecaption.commands.common import add_vad_options
 from livecaption.errors import UserError
 from livecaption.metrics import wer
 
@@ -35,7 +36,7 @@ class BenchRow:
     ratio_to_baseline: float | None = None
 
 
-def add_bench_parser(commands):
+def register(commands) -> None:
     bench = commands.add_parser("bench", help="measure latency, speed and accuracy on a recording")
     bench.add_argument("file", metavar="FILE", help="recording to measure on")
     bench.add_argument("--ref", default=None, metavar="TEXT_FILE", help="reference transcript for WER")
@@ -64,8 +65,8 @@ def add_bench_parser(commands):
     bench.add_argument("--pause", type=float, default=120.0, metavar="SECONDS",
                        help="with --soak: room tone between turns (default 120)")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_vad_options(bench)
     bench.set_defaults(func=_dispatch)
-    return bench
 
 
 def _padding(text: str) -> float | str:
@@ -85,14 +86,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.soak is not None:
         if getattr(args, "inputs", None):  # a pipe was read once by validation: hand over what it gave
             args.file = args.inputs[0]
-        from livecaption.soak import run_soak_bench
+        from livecaption.commands.soak import run_soak_bench
 
         return run_soak_bench(args)
     if args.offline or args.compare:  # a comparison with faster-whisper is of whole-file transcription
         if args.beam_size is None:
             args.beam_size = 5
         return run_bench(args)
-    from livecaption.bench_stream import run_stream_bench
+    from livecaption.commands.bench_stream import run_stream_bench
 
     return run_stream_bench(args)
 
@@ -126,9 +127,9 @@ def _timed(run, repeat: int) -> tuple[float, str]:
 
 def bench_livecaption(model: str, device: str, precision: str, audio, options: TranscribeOptions,
                       repeat: int) -> tuple[float, str]:
-    from livecaption.asr.whisper import WhisperRecognizer
+    from livecaption.asr import load_recognizer
 
-    recognizer = WhisperRecognizer(model, device, precision)
+    recognizer = load_recognizer(model, device, precision)
     recognizer.transcribe(audio[: SAMPLE_RATE * 5], options)  # warm-up: first decode is always slow
     return _timed(lambda: recognizer.transcribe(audio, options).text, repeat)
 

@@ -18,10 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from livecaption.asr import load_recognizer
+from livecaption.commands.common import vad_options_from
 from livecaption.audio.decode import SAMPLE_RATE, decode_audio
 from livecaption.metrics import wer
 from livecaption.streaming.events import StreamStats
-from livecaption.streaming.options import StreamingOptions
+from livecaption.streaming.options import StreamingOptions, VadOptions
+from livecaption.streaming.replay import stream_file
 
 ROOM_TONE_RMS = 0.001  # -60 dBFS: a quiet room, below what the VAD takes for speech
 WARM_MINUTES = 5  # memory growth is measured from here (model, caches and allocator are warm by then)
@@ -68,9 +71,8 @@ class SoakReport:
 
 
 def run_soak(recognizer, speech: np.ndarray, minutes: float, pause_s: float, reference: str | None,
-             options: StreamingOptions = StreamingOptions(), warm_minute: int = WARM_MINUTES) -> SoakReport:
-    from livecaption.bench_stream import stream_file
-
+             options: StreamingOptions = StreamingOptions(), warm_minute: int = WARM_MINUTES,
+             vad_options: VadOptions = VadOptions()) -> SoakReport:
     meeting = meeting_audio(speech, minutes, pause_s)
     cycle_s = pause_s + len(speech) / SAMPLE_RATE
     rss_by_minute: dict[int, int] = {}
@@ -82,7 +84,8 @@ def run_soak(recognizer, speech: np.ndarray, minutes: float, pause_s: float, ref
             rss_by_minute[minute] = max(rss_by_minute.get(minute, 0), event.rss_bytes)
             rss_by_turn[turn] = max(rss_by_turn.get(turn, 0), event.rss_bytes)
 
-    pipeline = stream_file(recognizer, meeting.audio, fast=True, options=options, on_event=on_event)
+    pipeline = stream_file(recognizer, meeting.audio, fast=True, options=options, vad_options=vad_options,
+                           on_event=on_event)
     per_turn = [[w for w in pipeline.committed if start - 0.5 <= w.start < end + 0.5] for start, end in meeting.turns]
     wers = [wer(reference, "".join(w.text for w in words)) for words in per_turn] if reference else []
     minutes_seen = [rss_by_minute[m] / 2**20 for m in sorted(rss_by_minute)]
@@ -110,15 +113,17 @@ def run_soak(recognizer, speech: np.ndarray, minutes: float, pause_s: float, ref
 
 
 def run_soak_bench(args: argparse.Namespace) -> int:
-    from livecaption.asr.whisper import WhisperRecognizer
-
     speech = decode_audio(args.file)
     reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
-    recognizer = WhisperRecognizer(args.model, args.device, args.precision)
+    recognizer = load_recognizer(args.model, args.device, args.precision)
     print(f"soak: {args.soak:g} min of {args.file} turns with {args.pause:g} s pauses, {args.model} on "
           f"{recognizer.describe_device()}, simulated clock", file=sys.stderr)
+    # The same VAD and pause-commit settings as any other run of the bench: a soak measures the
+    # configuration the user asked for.
     report = run_soak(recognizer, speech, args.soak, args.pause, reference,
-                      warm_minute=min(WARM_MINUTES, max(1, int(args.soak) // 2)))
+                      options=StreamingOptions(pause_commit_ms=args.pause_commit_ms),
+                      warm_minute=min(WARM_MINUTES, max(1, int(args.soak) // 2)),
+                      vad_options=vad_options_from(args))
     if args.json:
         print(json.dumps(asdict(report), indent=2))
         return 0

@@ -16,10 +16,11 @@ import logging
 import numpy as np
 import torch
 
-from livecaption.asr.types import Segment, TranscribeOptions
-from livecaption.asr.whisper import _monotonic  # whisper imports this module lazily: no cycle
+from livecaption.asr.types import Segment
+from livecaption.asr.whisper.segments import monotonic_segments
+from livecaption.asr.whisper.settings import WhisperOptions
 from livecaption.asr.device import is_out_of_memory
-from livecaption.asr.whisper_runtime import HOP_LENGTH, N_FRAMES, SAMPLE_RATE, release_cuda_memory
+from livecaption.asr.whisper.runtime import HOP_LENGTH, N_FRAMES, SAMPLE_RATE, release_cuda_memory
 from livecaption.audio.vad import SpeechEnd, SpeechStart, VadGate
 from livecaption.streaming.options import VadOptions
 from livecaption.sysinfo import available_memory_bytes
@@ -81,7 +82,7 @@ def batch_size_for(runtime) -> int:
     return max(1, min(MAX_BATCH, int(free * 0.5) // per_window))
 
 
-def _encode_and_decode(recognizer, audio: np.ndarray, group, options: TranscribeOptions, language):
+def _encode_and_decode(recognizer, audio: np.ndarray, group, options: WhisperOptions, language):
     """Encoder states of ``group``'s windows, the language, the start sequence and the batched
     greedy results (None per window for beam search)."""
     runtime = recognizer.runtime
@@ -92,7 +93,7 @@ def _encode_and_decode(recognizer, audio: np.ndarray, group, options: Transcribe
     states = runtime.encode_batch(torch.stack(mels))
     if language is None:
         language, _ = recognizer.decoder.detect_language(states[:1])
-    sot = recognizer._sot_sequence(language, options)
+    sot = recognizer.sot_sequence(language, options)
     request = recognizer.decode_request(states, sot, (), 0.0, options)
     results = recognizer.decoder.decode_batch(states, request) if options.beam_size == 1 else [None] * len(group)
     return states, language, sot, results
@@ -108,7 +109,7 @@ def _batch_that_fits(recognizer, audio, group, options, language):
     return None
 
 
-def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions, batch_size: int | None = None
+def transcribe_batched(recognizer, audio: np.ndarray, options: WhisperOptions, batch_size: int | None = None
                        ) -> tuple[list[Segment], str]:
     """Segments of ``audio`` and its language, decoded as batches of speech windows."""
     runtime = recognizer.runtime
@@ -133,16 +134,16 @@ def transcribe_batched(recognizer, audio: np.ndarray, options: TranscribeOptions
         for row, ((begin, end), frames) in enumerate(zip(group, sizes)):
             window_states = states[row : row + 1]
             result = results[row]
-            if result is None or recognizer._needs_fallback(result, options) or result.non_finite:
+            if result is None or recognizer.needs_fallback(result, options) or result.non_finite:
                 # Beam search, or a window that failed the checks: the sequential path, alone.
-                result = recognizer._decode_with_fallback(window_states, sot, [], options)
-            if recognizer._is_silence(result, options):
+                result = recognizer.decode_with_fallback(window_states, sot, [], options)
+            if recognizer.is_silence(result, options):
                 continue
-            pieces, advance = recognizer._split_segments(result.tokens, frames)
-            found.extend(recognizer._finish_segments(pieces, result, begin / SAMPLE_RATE, window_states, sot, frames,
+            pieces, advance = recognizer.split_segments(result.tokens, frames)
+            found.extend(recognizer.finish_segments(pieces, result, begin / SAMPLE_RATE, window_states, sot, frames,
                                                      language, options))
             rest = begin + advance * HOP_LENGTH
             if end - rest >= SAMPLE_RATE // 2:  # an unfinished last segment: decoded again from its start
                 queue.append((rest, end))
     found.sort(key=lambda seg: seg.start)
-    return _monotonic(found, 0.0, len(audio) / SAMPLE_RATE), language or "en"
+    return monotonic_segments(found, 0.0, len(audio) / SAMPLE_RATE), language or "en"

@@ -15,12 +15,16 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from livecaption.asr.alignment import WordAligner
-from livecaption.asr.decoding import MAX_SAMPLE_TOKENS, WindowDecodeRequest, WindowDecodeResult, WindowDecoder
+from livecaption.asr.whisper.alignment import WordAligner
+from livecaption.asr.whisper.decoding import MAX_SAMPLE_TOKENS, is_greedy_loop, WindowDecodeRequest, WindowDecodeResult, WindowDecoder
 from livecaption.asr.device import DeviceChoice, is_out_of_memory, resolve_device
-from livecaption.asr.models import DEFAULT_MODEL, ProgressCallback, resolve_model
+from livecaption.asr.whisper.models import DEFAULT_MODEL, ProgressCallback, resolve_model
 from livecaption.asr.types import Segment, TranscribeOptions, Transcription, Word
-from livecaption.asr.whisper_runtime import (
+from livecaption.asr.whisper.segments import WindowSegment, monotonic_segments
+from livecaption.asr.whisper.settings import WhisperOptions
+from livecaption.asr.whisper.streaming import WhisperStreamingPolicy
+from livecaption.streaming.options import StreamingOptions
+from livecaption.asr.whisper.runtime import (
     FRAMES_PER_SECOND,
     HOP_LENGTH,
     INPUT_STRIDE,
@@ -44,15 +48,10 @@ class PrecisionFailure(Exception):
     """The reduced precision misbehaved (the message says how); the recognizer falls back to fp32."""
 
 
-@dataclasses.dataclass
-class _WindowSegment:
-    start: float
-    end: float
-    tokens: list[int]
-
-
 class WhisperRecognizer:
     """Whisper through transformers, on the device and precision decided by ``resolve_device``."""
+
+    family = "whisper"
 
     def __init__(
         self,
@@ -83,7 +82,18 @@ class WhisperRecognizer:
 
     # -- public API ---------------------------------------------------------------------
 
-    def check_options(self, options: TranscribeOptions) -> None:
+    # -- the Recognizer protocol (livecaption.asr.types) ------------------------------------
+
+    def streaming_policy(self, options: StreamingOptions) -> WhisperStreamingPolicy:
+        return WhisperStreamingPolicy(encoder_padding_s=options.encoder_padding_s)
+
+    def begin_decode(self) -> None:
+        self.runtime.begin_decode()
+
+    def memory_stats(self) -> dict[str, int]:
+        return self.runtime.memory_stats()
+
+    def check_options(self, options: WhisperOptions) -> None:
         """Refuse combinations this model cannot do, before any audio is processed."""
         langs = self.runtime.tokens.languages
         if not langs:
@@ -100,6 +110,7 @@ class WhisperRecognizer:
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: Callable[[float, float], None] | None = None,
     ) -> Transcription:
+        options = WhisperOptions.of(options)
         for _ in range(2):  # each fallback happens at most once: to the CPU, to fp32
             try:
                 return self._transcribe(audio, options, on_progress)
@@ -125,7 +136,7 @@ class WhisperRecognizer:
         if self.choice.precision == "fp32":
             return None
         clip = decode_audio(check_clip_path())
-        sot = self._sot_sequence("en", TranscribeOptions(language="en"))
+        sot = self.sot_sequence("en", WhisperOptions(language="en"))
         reduced = self._check_decode(self.runtime, clip, sot)
         reference = self._check_decode(WhisperRuntime(self.runtime.resolved, dataclasses.replace(
             self.choice, precision="fp32", fallback=None)), clip, sot)
@@ -140,7 +151,7 @@ class WhisperRecognizer:
 
     def _check_decode(self, runtime: WhisperRuntime, audio: np.ndarray, sot: tuple[int, ...]) -> WindowDecodeResult:
         states = runtime.encode(runtime.log_mel(audio)[:, :N_FRAMES])
-        request = self.decode_request(states, sot, (), 0.0, TranscribeOptions(beam_size=1, max_new_tokens=64))
+        request = self.decode_request(states, sot, (), 0.0, WhisperOptions(beam_size=1, max_new_tokens=64))
         return WindowDecoder(runtime).decode(states, request)
 
     # Inference mode, not just no_grad: no version counters or autograd metadata on any tensor
@@ -153,7 +164,7 @@ class WhisperRecognizer:
         duration = len(audio) / SAMPLE_RATE
         content_frames = len(audio) // HOP_LENGTH
         if options.batched:
-            from livecaption.asr.batched import transcribe_batched
+            from livecaption.asr.whisper.batched import transcribe_batched
 
             segments, language = transcribe_batched(self, audio, options, options.batch_size)
             return self._result(segments, language, duration, options)
@@ -173,16 +184,16 @@ class WhisperRecognizer:
             if language is None:
                 language, _ = self.decoder.detect_language(states)
                 log.info("detected language: %s", language)
-            sot = self._sot_sequence(language, options)
-            result = self._decode_with_fallback(states, sot, history, options)
+            sot = self.sot_sequence(language, options)
+            result = self.decode_with_fallback(states, sot, history, options)
             offset = seek / FRAMES_PER_SECOND
-            if self._is_silence(result, options):
+            if self.is_silence(result, options):
                 seek += size
                 continue
-            pieces, advance = self._split_segments(result.tokens, size)
+            pieces, advance = self.split_segments(result.tokens, size)
             seek += advance
-            window_segments = self._finish_segments(pieces, result, offset, states, sot, size, language, options)
-            segments.extend(_monotonic(window_segments, segments[-1].end if segments else 0.0, duration))
+            window_segments = self.finish_segments(pieces, result, offset, states, sot, size, language, options)
+            segments.extend(monotonic_segments(window_segments, segments[-1].end if segments else 0.0, duration))
             if options.condition_on_previous_text and result.temperature <= 0.5:
                 history.extend(result.tokens)
             else:
@@ -208,14 +219,14 @@ class WhisperRecognizer:
     # -- steps --------------------------------------------------------------------------
 
     @staticmethod
-    def _window_frames(size: int, options: TranscribeOptions) -> int:
+    def _window_frames(size: int, options: WhisperOptions) -> int:
         """Mel frames the encoder sees for ``size`` frames of audio: 3000, or the audio plus padding."""
         if options.encoder_padding_s is None:
             return N_FRAMES
         frames = size + round(options.encoder_padding_s * FRAMES_PER_SECOND)
         return min(N_FRAMES, frames + frames % INPUT_STRIDE)
 
-    def _sot_sequence(self, language: str, options: TranscribeOptions) -> tuple[int, ...]:
+    def sot_sequence(self, language: str, options: WhisperOptions) -> tuple[int, ...]:
         tok = self.runtime.tokens
         sequence = [tok.sot]
         if tok.languages:
@@ -225,7 +236,7 @@ class WhisperRecognizer:
         return tuple(sequence)
 
     @staticmethod
-    def decode_request(states, sot, prompt, temperature: float, options: TranscribeOptions) -> WindowDecodeRequest:
+    def decode_request(states, sot, prompt, temperature: float, options: WhisperOptions) -> WindowDecodeRequest:
         """What one decode of ``states`` at ``temperature`` asks for, from the user's options."""
         return WindowDecodeRequest(
             prompt_tokens=prompt,
@@ -241,16 +252,16 @@ class WhisperRecognizer:
             last_timestamp_index=states.shape[1] if states.shape[1] < N_FRAMES // INPUT_STRIDE else None,
         )
 
-    def _decode_with_fallback(self, states, sot, history, options) -> WindowDecodeResult:
+    def decode_with_fallback(self, states, sot, history, options) -> WindowDecodeResult:
         prompt = (self.runtime.tokens.sot_prev, *history[-MAX_PROMPT_TOKENS:]) if history else ()
         attempts: list[WindowDecodeResult] = []
         for temperature in options.temperatures:
             result = self.decoder.decode(states, self.decode_request(states, sot, prompt, temperature, options))
             if self.choice.precision != "fp32":
-                reason = self.monitor.verdict(result)
+                reason = self.monitor.verdict(result.non_finite, looped=is_greedy_loop(result))
                 if reason is not None:
                     raise PrecisionFailure(reason)
-            if not self._needs_fallback(result, options):
+            if not self.needs_fallback(result, options):
                 return result
             attempts.append(result)
             log.debug("window decode at temperature %.1f rejected; retrying hotter", temperature)
@@ -260,7 +271,7 @@ class WhisperRecognizer:
         return max(not_loops or attempts, key=lambda r: r.avg_logprob)
 
     @staticmethod
-    def _needs_fallback(result: WindowDecodeResult, options: TranscribeOptions) -> bool:
+    def needs_fallback(result: WindowDecodeResult, options: WhisperOptions) -> bool:
         too_repetitive = options.compression_ratio_threshold is not None and (
             result.compression_ratio > options.compression_ratio_threshold
         )
@@ -269,12 +280,12 @@ class WhisperRecognizer:
         return too_repetitive or (too_unsure and not silent)
 
     @staticmethod
-    def _is_silence(result: WindowDecodeResult, options: TranscribeOptions) -> bool:
+    def is_silence(result: WindowDecodeResult, options: WhisperOptions) -> bool:
         if options.no_speech_threshold is None or result.no_speech_prob <= options.no_speech_threshold:
             return False
         return options.log_prob_threshold is None or result.avg_logprob < options.log_prob_threshold
 
-    def _split_segments(self, tokens: Sequence[int], size: int) -> tuple[list[_WindowSegment], int]:
+    def split_segments(self, tokens: Sequence[int], size: int) -> tuple[list[WindowSegment], int]:
         """Cut a window's tokens at timestamp pairs; returns the pieces and how far to seek."""
         ts_begin = self.runtime.tokens.timestamp_begin
         stamp = [t >= ts_begin for t in tokens]
@@ -285,12 +296,12 @@ class WhisperRecognizer:
             seconds = size / FRAMES_PER_SECOND
             if stamps and stamps[-1] != ts_begin:
                 seconds = (stamps[-1] - ts_begin) * SECONDS_PER_TIMESTAMP
-            return [_WindowSegment(0.0, seconds, list(tokens))], size
+            return [WindowSegment(0.0, seconds, list(tokens))], size
         cuts = pairs + ([len(tokens)] if ends_single else [])
         pieces, last = [], 0
         for cut in cuts:
             piece = list(tokens[last:cut])
-            pieces.append(_WindowSegment(
+            pieces.append(WindowSegment(
                 (piece[0] - ts_begin) * SECONDS_PER_TIMESTAMP, (piece[-1] - ts_begin) * SECONDS_PER_TIMESTAMP, piece
             ))
             last = cut
@@ -298,7 +309,7 @@ class WhisperRecognizer:
             return pieces, size
         return pieces, (tokens[last - 1] - ts_begin) * INPUT_STRIDE
 
-    def _finish_segments(self, pieces, result, offset, states, sot, size, language, options) -> list[Segment]:
+    def finish_segments(self, pieces, result, offset, states, sot, size, language, options) -> list[Segment]:
         eot = self.runtime.tokens.eot
         texts = [[t for t in piece.tokens if t < eot] for piece in pieces]
         words: list[Word] = []
@@ -325,10 +336,8 @@ class WhisperRecognizer:
                 end=end,
                 text=text,
                 words=tuple(seg_words),
-                avg_logprob=result.avg_logprob,
-                no_speech_prob=result.no_speech_prob,
-                compression_ratio=result.compression_ratio,
-                temperature=result.temperature,
+                scores={"avg_logprob": result.avg_logprob, "no_speech_prob": result.no_speech_prob,
+                        "compression_ratio": result.compression_ratio, "temperature": result.temperature},
             ))
         return segments
 
@@ -340,23 +349,6 @@ def _is_digital_silence(samples: np.ndarray) -> bool:
 
 def _visible_length(text: str) -> int:
     return len("".join(text.split()))
-
-
-def _monotonic(segments: list[Segment], floor: float, duration: float) -> list[Segment]:
-    """Clamp segment and word times so they never go backwards or past the audio's end."""
-    fixed = []
-    for seg in segments:
-        start = min(max(seg.start, floor), duration)
-        end = min(max(seg.end, start), duration)
-        words, word_floor = [], start
-        for w in seg.words:
-            w_start = min(max(w.start, word_floor), end)
-            w_end = min(max(w.end, w_start), end)
-            words.append(dataclasses.replace(w, start=w_start, end=w_end))
-            word_floor = w_end
-        fixed.append(dataclasses.replace(seg, start=start, end=end, words=tuple(words)))
-        floor = end
-    return fixed
 
 
 def release_memory() -> None:

@@ -1,0 +1,58 @@
+"""What several commands share: model and VAD options, loading a model with progress, notices.
+
+Command modules import from here (and from the engine); nothing here imports a command module,
+and ``livecaption.cli`` only assembles them: no import cycles (tests/test_import_graph.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from livecaption.asr.device import DEVICES_HELP, PRECISIONS
+from livecaption.asr.whisper.models import DEFAULT_MODEL
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other error (the usage is in --help)."""
+
+    def error(self, message: str):
+        self.exit(2, f"livecaption: error: {message}; see {self.prog} --help\n")
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="embedded model (tiny.en, base), a local transformers folder (Whisper, wav2vec2 or "
+                             f"HuBERT CTC), or a Hugging Face id (default: {DEFAULT_MODEL})")
+    parser.add_argument("--device", default="auto", help=f"{DEVICES_HELP} (default: auto)")
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="auto = fp16 on CUDA, fp32 on CPU; int8 = dynamic quantization on CPU")
+
+
+def add_vad_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vad-aggressiveness", type=int, default=3, choices=(0, 1, 2, 3),
+                        help="how strict the VAD is about what counts as speech (default: 3)")
+    parser.add_argument("--hangover-ms", type=int, default=500,
+                        help="silence that ends an utterance, in ms (default: 500)")
+    parser.add_argument("--pause-commit-ms", type=int, default=250, metavar="MS",
+                        help="commit the words before a pause this long inside an utterance, without waiting "
+                             "for its end; 0 waits (default: 250)")
+
+
+def vad_options_from(args: argparse.Namespace):
+    from livecaption.streaming.options import VadOptions
+
+    return VadOptions(aggressiveness=args.vad_aggressiveness, hangover_ms=args.hangover_ms)
+
+
+def load_recognizer_for(args: argparse.Namespace):
+    """The model the command's ``--model/--device/--precision`` name, with conversion progress on stderr."""
+    from livecaption.asr import load_recognizer
+    from livecaption.progress import ConversionProgress
+
+    return load_recognizer(args.model, args.device, args.precision, progress=ConversionProgress(args.model))
+
+
+def notify_unreadable(problems: list[str]) -> None:
+    for problem in problems:  # a damaged or foreign file in the sessions folder must never block anything
+        print(f"livecaption: notice: {problem}", file=sys.stderr)
