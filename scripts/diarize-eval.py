@@ -1,0 +1,155 @@
+"""Diarization error rate of speaker-labelled transcripts on ../shared/speech/diarization (issue #12).
+
+For each recording: transcribe it with the app's own path (``python -m livecaption transcribe
+FILE --format json``, the embedded tiny.en model), label its words with livecaption.speakers
+(``auto``, and with the reference's number of speakers), join them into speaker turns and score
+them against the reference RTTM (0.25 s collar each side, overlap scored, train.uem for the AMI
+clips). The baseline labels every transcribed word as one speaker, so both share the same
+speech detection (the transcript's word timings) and differ only in labels.
+
+    .venv/bin/python scripts/diarize-eval.py                      # transcripts into a temp folder
+    .venv/bin/python scripts/diarize-eval.py --transcripts /tmp/dia/json --reuse
+    .venv/bin/python scripts/diarize-eval.py --livecaption-root /path/to/checkout  # its transcribe
+
+Also prints the embedding cost (seconds of compute per second of embedded speech) and the
+"floor": the DER that perfect labels would still get from this speech detection (missed overlap,
+untranscribed speech, transcript time outside reference speech).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from livecaption.audio.decode import decode_audio  # noqa: E402
+from livecaption.speakers.encoder import EncoderOptions, VoiceEncoder  # noqa: E402
+from livecaption.speakers.der import DerResult, diarization_error, read_rttm, read_uem  # noqa: E402
+from livecaption.speakers.labeling import FileLabelOptions, label_words, speaker_turns  # noqa: E402
+
+SPEECH = ROOT.parent / "shared" / "speech"
+
+
+class TimedEncoder:
+    """The shared encoder, counting compute seconds and seconds of audio embedded."""
+
+    def __init__(self, threads: int | None):
+        self.inner = VoiceEncoder(options=EncoderOptions(threads=threads))
+        self.seconds, self.audio = 0.0, 0.0
+
+    def embed_utterances(self, wavs):
+        started = time.perf_counter()
+        out = self.inner.embed_utterances(wavs)
+        self.seconds += time.perf_counter() - started
+        self.audio += sum(len(w) for w in wavs) / 16000
+        return out
+
+
+def recordings(folder: Path) -> list[tuple[str, Path, list, list | None]]:
+    manifest = json.loads((folder.parent / "manifest.json").read_text())["diarization"]
+    out = []
+    for name in manifest["files"]:
+        file_id = Path(name).stem
+        if name == "sample.wav":
+            out.append((file_id, folder / name, read_rttm(folder / "sample.rttm"), None))
+        else:
+            out.append((file_id, folder / name, read_rttm(folder / "train.rttm", file_id),
+                        read_uem(folder / "train.uem", file_id)))
+    return out
+
+
+def transcribe(path: Path, target: Path, reuse: bool, root: Path) -> float:
+    if reuse and target.is_file():
+        return 0.0
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "livecaption", "transcribe", str(path), "--format", "json",
+                    "-o", str(target), "--force"], cwd=root, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def words_of(transcript: Path) -> list[tuple[float, float]]:
+    data = json.loads(transcript.read_text())
+    words = []
+    for segment in data["segments"]:
+        for word in segment.get("words") or [{"start": segment["start"], "end": segment["end"]}]:
+            words.append((float(word["start"]), float(word["end"])))
+    return words
+
+
+def floor(reference, words, uem) -> DerResult:
+    """DER with the best possible single label per instant: labels copied from the reference."""
+    turns = []
+    for start, end in words:
+        talking = [(min(e, end) - max(s, start), label) for s, e, label in reference if s < end and e > start]
+        if talking:
+            turns.append((start, end, max(talking)[1]))
+        else:
+            turns.append((start, end, "\0nobody"))
+    return diarization_error(reference, turns, uem=uem)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transcripts", type=Path, help="folder for the JSON transcripts (default: a temp folder)")
+    parser.add_argument("--reuse", action="store_true", help="reuse transcripts already in --transcripts")
+    parser.add_argument("--livecaption-root", type=Path, default=ROOT,
+                        help="checkout whose `python -m livecaption transcribe` makes the transcripts")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads while embedding (0: torch's default)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    folder = args.transcripts or Path(tempfile.mkdtemp(prefix="diarize-eval-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    encoder = TimedEncoder(args.threads or None)
+    encoder.embed_utterances([decode_audio(SPEECH / "jfk.flac")])  # warm-up, not counted
+    encoder.seconds = encoder.audio = 0.0
+
+    rows, totals = [], {}
+    print(f"{'file':8s} {'speakers':>8s} {'one-speaker':>11s} {'auto':>7s} {'N given':>7s} {'floor':>7s}  found")
+    for file_id, path, reference, uem in recordings(SPEECH / "diarization"):
+        transcribe(path, folder / f"{file_id}.json", args.reuse, args.livecaption_root)
+        words = words_of(folder / f"{file_id}.json")
+        audio = decode_audio(path)
+        n_ref = len({label for *_, label in reference})
+        one = diarization_error(reference, [(s, e, "one") for s, e in words if e > s], uem=uem)
+        results = {"one speaker": one, "floor": floor(reference, words, uem)}
+        for mode, speakers in (("auto", "auto"), ("N given", n_ref)):
+            labels = label_words(audio, words, speakers, FileLabelOptions(), encoder) if words else []
+            results[mode] = diarization_error(reference, speaker_turns(words, labels), uem=uem)
+            if mode == "auto":
+                found = len({lab for lab in labels if lab is not None})
+        for key, value in results.items():
+            if file_id != "sample":
+                totals[key] = totals[key] + value if key in totals else value
+        rows.append({"file": file_id, "speakers": n_ref, "found": found,
+                     **{k: {"der": v.der, "missed": v.missed, "false_alarm": v.false_alarm,
+                            "confusion": v.confusion, "total": v.total} for k, v in results.items()}})
+        print(f"{file_id:8s} {n_ref:8d} {one.der:11.1%} {results['auto'].der:7.1%} "
+              f"{results['N given'].der:7.1%} {results['floor'].der:7.1%}  {found}")
+    ami = [r for r in rows if r["file"] != "sample"]
+    for key in ("one speaker", "auto", "N given", "floor"):
+        mean = np.mean([r[key]["der"] for r in ami])
+        pooled = totals[key]
+        print(f"AMI {key:12s}: mean of files {mean:7.1%}; pooled {pooled.der:6.1%} (missed {pooled.missed:.1f} s, "
+              f"false alarm {pooled.false_alarm:.1f} s, confusion {pooled.confusion:.1f} s of {pooled.total:.1f} s)")
+    cost = encoder.seconds / max(encoder.audio, 1e-9)
+    print(f"embedding: {encoder.seconds:.2f} s for {encoder.audio:.1f} s of windows = {cost:.4f} s per second "
+          f"of speech ({platform.processor() or platform.machine()}, embedding threads: "
+          f"{args.threads or __import__('torch').get_num_threads()}, {date.today()})")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "embedding_seconds_per_second": cost}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
