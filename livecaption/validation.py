@@ -191,9 +191,20 @@ def _common(args: argparse.Namespace) -> None:
         check_device(args.device, getattr(args, "precision", None))
 
 
+def check_speakers(args: argparse.Namespace) -> None:
+    """``--speakers auto|N``: normalised on ``args``, and refused at once without the voice encoder."""
+    if getattr(args, "speakers", None) is None:
+        return
+    from livecaption.speakers.transcripts import parse_speakers, require_encoder
+
+    args.speakers = parse_speakers(args.speakers)
+    require_encoder()
+
+
 def _transcribe(args: argparse.Namespace) -> None:
     check_env_folder("LIVECAPTION_CACHE_DIR")
     check_cache_folder()
+    check_speakers(args)
     check_language_for_model(args.model, args.language, args.task)
     output = Path(args.output) if args.output else None
     if output is not None and len(args.files) == 1 and not args.output.endswith(os.sep) and not output.is_dir():

@@ -55,3 +55,21 @@ def encoder():
     from livecaption.speakers.encoder import EncoderOptions, VoiceEncoder
 
     return VoiceEncoder(options=EncoderOptions(threads=1))
+
+
+# Three voices the encoder tells apart, each utterance at least 2 s (test_speakers_labels.py says
+# why sample.wav's other speaker is left out).
+THREE_VOICES = [("jfk", 0), ("sample91", 0), ("ami069", 0), ("jfk", 1), ("ami069", 1), ("sample91", 1)]
+
+
+def write_conversation(path: Path, order=THREE_VOICES, pause: float = 0.8) -> tuple[list, list]:
+    """The conversation as a 16-bit WAV at ``path``; returns its (start, end) spans and voices."""
+    import wave
+
+    audio, spans, truth = conversation(order, pause)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(np.round(np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return spans, truth

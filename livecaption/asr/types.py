@@ -39,6 +39,9 @@ class Segment:
     # compression_ratio, temperature). Exports write them beside the segment's fields; nothing
     # outside the backend reads them.
     scores: Mapping[str, float] = field(default_factory=dict)
+    # Who said it ("Speaker 1", a name the user gave, "You"), when the transcript was labelled;
+    # None there means too short to judge (never a guess). Unlabelled transcripts leave it None.
+    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,21 @@ class Transcription:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        # A labelled transcript (options["speakers"] set) gives every segment its speaker, null
+        # included; an unlabelled one keeps exactly the fields it always had.
+        labelled = self.labelled
         data["segments"] = [
             {"start": seg.start, "end": seg.end, "text": seg.text, **seg.scores,
+             **({"speaker": seg.speaker} if labelled else {}),
              "words": [asdict(w) for w in seg.words]}
             for seg in self.segments
         ]
         return data
+
+    @property
+    def labelled(self) -> bool:
+        """Whether speaker labels were asked for (``--speakers``, or the window's speaker labels)."""
+        return bool(self.options.get("speakers")) or any(seg.speaker for seg in self.segments)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ def register(commands) -> None:
                     help="decode speech windows cut at pauses in batches (faster on long files, greedy batches)")
     tr.add_argument("--batch-size", type=int, default=None, metavar="N",
                     help="with --batched: windows per batch (default: from free memory)")
+    tr.add_argument("--speakers", default=None, metavar="auto|N",
+                    help="label who speaks: auto, or the number of speakers (needs 'livecaption[speakers]')")
     tr.add_argument("--format", choices=("txt", "srt", "vtt", "json"), default=None,
                     help="output format (default: from -o's extension, else txt)")
     tr.add_argument("-o", "--output", default=None,
@@ -141,6 +143,10 @@ def run_transcribe(args: argparse.Namespace) -> int:
         try:
             audio = decoded.pop(index) if index in decoded else decode_audio(job.source)
             result = recognizer.transcribe(audio, options)
+            if args.speakers is not None:  # checked by validation: "auto" or a number, encoder present
+                from livecaption.speakers.transcripts import label_transcription
+
+                result = label_transcription(audio, result, args.speakers)
             if job.output is not None:
                 _write(job, render(result, fmt), args.force, reads)
         except UserError as exc:

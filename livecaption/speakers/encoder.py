@@ -216,9 +216,12 @@ _shared_lock = threading.Lock()
 
 
 def shared_encoder() -> VoiceEncoder:
-    """The process's encoder with the packaged weights, loaded (and converted) on first use."""
+    """The process's encoder with the packaged weights, loaded (and converted) on first use.
+
+    One torch thread: it embeds beside Whisper (live, or right after it in a file), and on a busy
+    2-core CPU two threads made the LSTM 25x slower (see EncoderOptions.threads)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = VoiceEncoder()
+            _shared = VoiceEncoder(options=EncoderOptions(threads=1))
         return _shared

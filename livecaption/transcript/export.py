@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable
 
-from livecaption.asr.types import Transcription
+from livecaption.asr.types import Segment, Transcription
 from livecaption.errors import UserError
 from livecaption.outputs import check_output, write_exclusive
 
@@ -26,8 +26,35 @@ def _clock(seconds: float, decimal: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
 
 
+def speaker_turns(segments) -> list[list[Segment]]:
+    """Consecutive segments of one speaker (a paragraph each); a segment without words (a gap
+    mark) stands alone, and so does each run of unlabelled segments."""
+    out: list[list[Segment]] = []
+    for seg in segments:
+        if not seg.text.strip():
+            continue
+        if out and out[-1][-1].words and seg.words and out[-1][-1].speaker == seg.speaker:
+            out[-1].append(seg)
+        else:
+            out.append([seg])
+    return out
+
+
 def to_txt(result: Transcription) -> str:
-    return "\n".join(seg.text.strip() for seg in result.segments if seg.text.strip()) + "\n"
+    if not result.labelled:
+        return "\n".join(seg.text.strip() for seg in result.segments if seg.text.strip()) + "\n"
+    # A paragraph per speaker turn, "[00:01:02] Speaker 1: ..."; no name where none was judged.
+    paragraphs = []
+    for turn in speaker_turns(result.segments):
+        text = " ".join(seg.text.strip() for seg in turn)
+        who = f"{turn[0].speaker}: " if turn[0].speaker else ""
+        paragraphs.append(f"[{_clock(turn[0].start, '.')[:8]}] {who}{text}")
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def _voice(name: str) -> str:
+    """A speaker's name inside a WebVTT voice tag, where <, > and & would end or garble it."""
+    return name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cues(result: Transcription, decimal: str) -> list[str]:
@@ -36,6 +63,8 @@ def _cues(result: Transcription, decimal: str) -> list[str]:
         text = seg.text.strip()
         if not text:
             continue
+        if seg.speaker:  # SRT has no voices: a plain prefix; WebVTT has voice tags for it
+            text = f"<v {_voice(seg.speaker)}>{text}" if decimal == "." else f"{seg.speaker}: {text}"
         # Rounding to milliseconds must not make a cue start before the previous one ended.
         cues.append((_clock(seg.start, decimal), _clock(max(seg.end, seg.start), decimal), text))
     return [f"{start} --> {end}\n{text}\n" for start, end, text in cues]
