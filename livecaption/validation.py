@@ -236,6 +236,10 @@ def _listen(args: argparse.Namespace) -> None:
     check_sessions_folder(writable=True)
     check_cache_folder()
     check_language_for_model(args.model, args.language)
+    if args.speakers:
+        from livecaption.speakers.transcripts import require_encoder
+
+        require_encoder()
     if args.output:
         check_output(Path(args.output), args.force, [args.replay, *model_files(args.model)])
     args.inputs = [_audio(args.replay)] if args.replay else []  # last: it reads a pipe
@@ -263,6 +267,12 @@ def _bench(args: argparse.Namespace) -> None:
 
         if importlib.util.find_spec("faster_whisper") is None:  # known now, not after our own runs
             raise UserError("--compare needs faster-whisper: pip install 'livecaption[bench]'")
+    if args.speakers is not None:
+        if args.soak is not None or args.offline or args.compare:
+            raise UserError("--speakers goes with the streaming bench, not --soak, --offline or --compare")
+        if str(args.speakers).strip().lower() != "auto":  # live labelling cannot be told how many
+            raise UserError(f"bench --speakers takes auto (live labels find the speakers), not '{args.speakers}'")
+        check_speakers(args)
     if args.ref:
         check_reference(args.ref)
     if args.events:

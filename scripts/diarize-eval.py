@@ -1,11 +1,13 @@
 """Diarization error rate of speaker-labelled transcripts on ../shared/speech/diarization (issue #12).
 
-For each recording: transcribe it with the app's own path (``python -m livecaption transcribe
-FILE --format json``, the embedded tiny.en model), label its words with livecaption.speakers
-(``auto``, and with the reference's number of speakers), join them into speaker turns and score
+For each recording: label it with the app's own commands, ``python -m livecaption transcribe
+FILE --speakers auto --format json`` (and ``--speakers N``, the reference's number of speakers;
+embedded tiny.en), give each word its segment's speaker, join them into speaker turns and score
 them against the reference RTTM (0.25 s collar each side, overlap scored, train.uem for the AMI
-clips). The baseline labels every transcribed word as one speaker, so both share the same
-speech detection (the transcript's word timings) and differ only in labels.
+clips). With ``--live`` also the live path, ``livecaption bench FILE --fast --speakers auto
+--events E.jsonl``, whose events lines carry each word's speaker. The baseline labels every
+transcribed word as one speaker, so all share the same speech detection (the transcript's word
+timings) and differ only in labels.
 
     .venv/bin/python scripts/diarize-eval.py                      # transcripts into a temp folder
     .venv/bin/python scripts/diarize-eval.py --transcripts /tmp/dia/json --reuse
@@ -69,22 +71,40 @@ def recordings(folder: Path) -> list[tuple[str, Path, list, list | None]]:
     return out
 
 
-def transcribe(path: Path, target: Path, reuse: bool, root: Path) -> float:
+def transcribe(path: Path, target: Path, reuse: bool, root: Path, speakers: str) -> float:
     if reuse and target.is_file():
         return 0.0
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "livecaption", "transcribe", str(path), "--format", "json",
-                    "-o", str(target), "--force"], cwd=root, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "livecaption", "transcribe", str(path), "--speakers", speakers,
+                    "--format", "json", "-o", str(target), "--force"], cwd=root, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
-def words_of(transcript: Path) -> list[tuple[float, float]]:
+def live_bench(path: Path, target: Path, reuse: bool, root: Path) -> dict:
+    """``bench --fast --speakers auto``: its events (one line per word, with speaker) and its JSON report."""
+    report = target.with_suffix(".report.json")
+    if not (reuse and target.is_file() and report.is_file()):
+        done = subprocess.run([sys.executable, "-m", "livecaption", "bench", str(path), "--fast", "--speakers", "auto",
+                               "--events", str(target), "--force", "--json"], cwd=root, check=True,
+                              capture_output=True, text=True)
+        report.write_text(done.stdout)
+    return json.loads(report.read_text())
+
+
+def labelled_words(transcript: Path) -> tuple[list[tuple[float, float]], list[str | None]]:
+    """Each word's (start, end) and its segment's speaker, from a ``transcribe --speakers`` JSON."""
     data = json.loads(transcript.read_text())
-    words = []
+    words, labels = [], []
     for segment in data["segments"]:
         for word in segment.get("words") or [{"start": segment["start"], "end": segment["end"]}]:
             words.append((float(word["start"]), float(word["end"])))
-    return words
+            labels.append(segment.get("speaker"))
+    return words, labels
+
+
+def event_words(events: Path) -> tuple[list[tuple[float, float]], list[str | None]]:
+    lines = [json.loads(line) for line in events.read_text().splitlines() if line.strip()]
+    return [(float(e["start"]), float(e["end"])) for e in lines], [e.get("speaker") for e in lines]
 
 
 def floor(reference, words, uem) -> DerResult:
@@ -106,6 +126,7 @@ def main() -> int:
     parser.add_argument("--livecaption-root", type=Path, default=ROOT,
                         help="checkout whose `python -m livecaption transcribe` makes the transcripts")
     parser.add_argument("--threads", type=int, default=1, help="torch threads while embedding (0: torch's default)")
+    parser.add_argument("--live", action="store_true", help="also score the live path (bench --fast --speakers auto)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     folder = args.transcripts or Path(tempfile.mkdtemp(prefix="diarize-eval-"))
@@ -115,33 +136,50 @@ def main() -> int:
     encoder.seconds = encoder.audio = 0.0
 
     rows, totals = [], {}
-    print(f"{'file':8s} {'speakers':>8s} {'one-speaker':>11s} {'auto':>7s} {'N given':>7s} {'floor':>7s}  found")
+    modes = ("one speaker", "auto", "N given", "floor") + (("live", "live floor") if args.live else ())
+    print(f"{'file':8s} {'speakers':>8s} " + " ".join(f"{m:>11s}" for m in modes) + "  found")
+    live_cost = []
     for file_id, path, reference, uem in recordings(SPEECH / "diarization"):
-        transcribe(path, folder / f"{file_id}.json", args.reuse, args.livecaption_root)
-        words = words_of(folder / f"{file_id}.json")
-        audio = decode_audio(path)
         n_ref = len({label for *_, label in reference})
-        one = diarization_error(reference, [(s, e, "one") for s, e in words if e > s], uem=uem)
-        results = {"one speaker": one, "floor": floor(reference, words, uem)}
-        for mode, speakers in (("auto", "auto"), ("N given", n_ref)):
-            labels = label_words(audio, words, speakers, FileLabelOptions(), encoder) if words else []
+        results = {}
+        for mode, speakers in (("auto", "auto"), ("N given", str(n_ref))):
+            target = folder / f"{file_id}.{speakers}.json"
+            transcribe(path, target, args.reuse, args.livecaption_root, speakers)
+            words, labels = labelled_words(target)
             results[mode] = diarization_error(reference, speaker_turns(words, labels), uem=uem)
             if mode == "auto":
                 found = len({lab for lab in labels if lab is not None})
+                auto_words = words
+        words = auto_words
+        results["one speaker"] = diarization_error(reference, [(s, e, "one") for s, e in words if e > s], uem=uem)
+        results["floor"] = floor(reference, words, uem)
+        if args.live:
+            report = live_bench(path, folder / f"{file_id}.live.jsonl", args.reuse, args.livecaption_root)
+            live_words, live_labels = event_words(folder / f"{file_id}.live.jsonl")
+            results["live"] = diarization_error(reference, speaker_turns(live_words, live_labels), uem=uem)
+            results["live floor"] = floor(reference, live_words, uem)
+            live_cost.append((report["speaker_labels"]["embed_seconds"], report["speaker_labels"]["speech_seconds_embedded"]))
+        # The embedding cost, measured here in one process (the CLI's own labelling runs in a subprocess).
+        audio = decode_audio(path)
+        if words:
+            label_words(audio, words, "auto", FileLabelOptions(), encoder)
         for key, value in results.items():
             if file_id != "sample":
                 totals[key] = totals[key] + value if key in totals else value
         rows.append({"file": file_id, "speakers": n_ref, "found": found,
                      **{k: {"der": v.der, "missed": v.missed, "false_alarm": v.false_alarm,
                             "confusion": v.confusion, "total": v.total} for k, v in results.items()}})
-        print(f"{file_id:8s} {n_ref:8d} {one.der:11.1%} {results['auto'].der:7.1%} "
-              f"{results['N given'].der:7.1%} {results['floor'].der:7.1%}  {found}")
+        print(f"{file_id:8s} {n_ref:8d} " + " ".join(f"{results[m].der:11.1%}" for m in modes) + f"  {found}")
     ami = [r for r in rows if r["file"] != "sample"]
-    for key in ("one speaker", "auto", "N given", "floor"):
+    for key in modes:
         mean = np.mean([r[key]["der"] for r in ami])
         pooled = totals[key]
         print(f"AMI {key:12s}: mean of files {mean:7.1%}; pooled {pooled.der:6.1%} (missed {pooled.missed:.1f} s, "
               f"false alarm {pooled.false_alarm:.1f} s, confusion {pooled.confusion:.1f} s of {pooled.total:.1f} s)")
+    if live_cost:
+        spent, speech = map(sum, zip(*live_cost))
+        print(f"live embedding: {spent:.2f} s for {speech:.1f} s of utterances = {spent / max(speech, 1e-9):.4f} s "
+              "per second of speech (one embedding per utterance, on the labels' own thread)")
     cost = encoder.seconds / max(encoder.audio, 1e-9)
     print(f"embedding: {encoder.seconds:.2f} s for {encoder.audio:.1f} s of windows = {cost:.4f} s per second "
           f"of speech ({platform.processor() or platform.machine()}, embedding threads: "

@@ -45,6 +45,10 @@ class CaptionView(QWidget):
         self.lines: list[tuple[float, str]] = []  # committed paragraphs: (start time, text)
         self.markers: set[int] = set()  # indices into ``lines`` that are gap marks, not speech
         self._open_line: str | None = None  # the paragraph still receiving words
+        # Speaker labels (issue #12) by the paragraph's first word's start in ms; a paragraph shows its
+        # speaker's name when the speaker changes (a new turn), and a label arriving redraws.
+        self.speakers: dict[int, str | None] = {}
+        self._last_speaker: str | None = None
         self._open_start = 0.0
         self._tentative = ""
         self._tentative_from = 0  # document position where the tentative tail begins
@@ -114,6 +118,7 @@ class CaptionView(QWidget):
                     cursor.insertBlock()
                 if self.show_timestamps:
                     cursor.insertText(f"[{clock_text(start)}] ", self._normal())
+                self._insert_speaker(cursor, start)
                 text = text.lstrip()
             cursor.insertText(text, self._normal())
             self._open_line += text
@@ -138,9 +143,31 @@ class CaptionView(QWidget):
         line instead of joining an unfinished sentence, and the guess goes (it never became final)."""
         self.add_committed([], True, "")
 
+    def _insert_speaker(self, cursor: QTextCursor, start: float) -> None:
+        name = self.speakers.get(round(start * 1000))
+        if name and name != self._last_speaker:
+            fmt = self._format("#1f5fa8", italic=False)
+            fmt.setFontWeight(QFont.Bold)
+            cursor.insertText(f"{name}: ", fmt)
+        self._last_speaker = name
+
+    def set_speakers(self, entries) -> None:
+        """Apply (start, speaker) pairs (a label event, a rename, the relabel at save) and redraw."""
+        changed = False
+        for start, speaker in entries:
+            key = round(start * 1000)
+            changed |= self.speakers.get(key) != speaker
+            self.speakers[key] = speaker
+        if changed:
+            self.rerender()
+
+    def speaker_names(self) -> list[str]:
+        return sorted({name for name in self.speakers.values() if name})
+
     def add_marker(self, start: float, text: str) -> None:
         """A grey line where audio was not captioned."""
         self.end_line()
+        self._last_speaker = None  # after a gap, the next paragraph names its speaker again
         cursor = QTextCursor(self.text.document())
         cursor.movePosition(QTextCursor.End)
         if self.lines or self.text.document().characterCount() > 1:
@@ -181,7 +208,9 @@ class CaptionView(QWidget):
         """Redraw everything (after the timestamp setting changes)."""
         lines, open_line, open_start, tentative = list(self.lines), self._open_line, self._open_start, self._tentative
         markers = set(self.markers)
+        speakers, following, position = dict(self.speakers), self.following, self.text.verticalScrollBar().value()
         self.clear()
+        self.speakers = speakers
         for row, (start, text) in enumerate(lines):
             if row in markers:
                 self.add_marker(start, text)
@@ -189,11 +218,16 @@ class CaptionView(QWidget):
                 self.add_committed([(start, " " + text)], True, "")
         if open_line:
             self.add_committed([(open_start, " " + open_line.strip())], False, tentative)
+        if not following:  # a label arriving must not move a reader who scrolled back
+            self.text.verticalScrollBar().setValue(position)
+            self.following = False
+            self.jump.setVisible(True)
 
     def clear(self) -> None:
         self.text.clear()
         self.lines, self._open_line, self._tentative, self._tentative_from = [], None, "", 0
         self.markers = set()
+        self.speakers, self._last_speaker = {}, None
         self._show_guidance_if_empty()
 
     # -- scrolling -----------------------------------------------------------------------------

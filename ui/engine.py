@@ -22,15 +22,15 @@ from livecaption.asr.device import DeviceChoice
 from livecaption.audio.decode import decode_audio
 from livecaption.audio.sources import FileReplaySource, MicrophoneSource, list_input_devices
 from livecaption.errors import UserError
-from livecaption.streaming.events import (CaptionUpdate, CaptureGap, EngineRestarted, SpeechActivity, StreamEnded,
-                                         StreamStats)
+from livecaption.streaming.events import (CaptionUpdate, CaptureGap, EngineRestarted, SpeakerLabels, SpeechActivity,
+                                         StreamEnded, StreamStats)
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.export import FORMATS, render, write_text_atomic
 from livecaption.transcript.journal import Journal, list_sessions, mark_recovered, read_journal, sessions_dir
 from livecaption.transcript.live import LiveTranscript, session_options
 
-__all__ = ["CaptionUpdate", "DeviceChoice", "EngineConfig", "EngineController", "FORMATS", "LiveTranscript",
+__all__ = ["CaptionUpdate", "DeviceChoice", "SpeakerLabels", "speakers_available", "EngineConfig", "EngineController", "FORMATS", "LiveTranscript",
            "StreamStats", "UserError", "embedded_model_names", "list_input_devices", "list_sessions", "mark_recovered",
            "new_transcript", "read_journal", "render", "sessions_dir", "write_text_atomic"]
 
@@ -39,6 +39,12 @@ def embedded_model_names() -> list[str]:
     from livecaption.asr import embedded_models
 
     return list(embedded_models())
+
+
+def speakers_available() -> bool:
+    from livecaption.speakers import available  # the voice encoder's weights are installed
+
+    return available()
 
 
 def new_transcript(model: str, choice: DeviceChoice | None, language: str | None) -> LiveTranscript:
@@ -61,6 +67,7 @@ class EngineConfig:
     replay_file: str | None = None  # replay a recording at real-time pace instead of a microphone
     replay_from: float = 0.0  # seconds into the recording (a switch mid-replay goes on where it was)
     reconnect_s: float = 30.0  # how long to try to get a lost input device back
+    speakers: bool = False  # label who speaks (issue #12): one embedding per utterance, off the caption path
 
 
 class LoadCancelled(Exception):
@@ -91,6 +98,7 @@ class EngineWorker(QObject):
     languages = Signal(str, object)  # model, frozenset of language codes (empty: English-only; None: unknown)
     finished = Signal(str)  # a replayed recording reached its end (what was replayed)
     switch_failed = Signal(str)  # a model/precision switch could not load; the old model goes on
+    speakers = Signal(object)  # SpeakerLabels: a moment after the captions, possibly relabelling earlier ones
 
     def __init__(self):
         super().__init__()
@@ -100,6 +108,7 @@ class EngineWorker(QObject):
         self._recognizer_key = None
         self.offset = 0.0  # session seconds before the current stream began
         self.journal: Journal | None = None  # one per window session, across engine restarts
+        self.tracker = None  # LiveSpeakerTracker: one per window session, like the journal
 
     def _load(self, config: EngineConfig):
         from livecaption.asr import load_recognizer, release_memory
@@ -132,12 +141,15 @@ class EngineWorker(QObject):
 
     def _pipeline(self, recognizer, config: EngineConfig) -> StreamingPipeline:
         holder: list = []  # which pipeline an event comes from: a replaced one's end is no news
-        # The pipeline writes the session's journal (its only writer) and delivers every event on
-        # the session's clock: this stream's times continue those of the streams before it.
+        # The pipeline writes the session's journal and delivers every event on the session's
+        # clock: this stream's times continue those of the streams before it.
+        journal = self._session_journal(recognizer, config)
+        tracker = self._speaker_tracker(journal) if config.speakers else None
         pipeline = StreamingPipeline(recognizer, self._source(config),
                                      StreamingOptions(language=config.language, reconnect_s=config.reconnect_s),
-                                     VadOptions(), on_event=lambda event: self._forward(event, holder),
-                                     journal=self._session_journal(recognizer, config), session_offset=self.offset)
+                                     VadOptions(), on_event=lambda event: self._forward(event, holder, tracker),
+                                     journal=journal, session_offset=self.offset,
+                                     audio_tap=tracker.audio if tracker is not None else None)
         holder.append(pipeline)
         return pipeline
 
@@ -177,6 +189,14 @@ class EngineWorker(QObject):
                                     "fallback": choice.fallback,
                                     "options": _recorded_options(config.language)})
         return self.journal
+
+    def _speaker_tracker(self, journal: Journal):
+        """The session's speaker labeller (created with its first labelled stream): journaled, then shown."""
+        if self.tracker is None:
+            from livecaption.speakers.live import journaled_tracker
+
+            self.tracker = journaled_tracker(journal, self.speakers.emit)
+        return self.tracker
 
     @staticmethod
     def _check_language(recognizer, config: EngineConfig) -> None:
@@ -241,9 +261,11 @@ class EngineWorker(QObject):
             pipeline.report_gap(stopped_at - self.offset, 0.0, "switching model or precision")
         self.started.emit(recognizer.choice)
 
-    def _forward(self, event, holder=None) -> None:  # runs on the pipeline's worker thread
+    def _forward(self, event, holder=None, tracker=None) -> None:  # runs on the pipeline's worker thread
         # Times are the session's already, and captions and gaps are on disk (the pipeline journals
         # them before delivering).
+        if tracker is not None:
+            tracker.event(event)  # only queues a finished utterance: the embedding runs on its thread
         if isinstance(event, CaptionUpdate):
             self.caption.emit(event)
         elif isinstance(event, StreamStats):
@@ -292,6 +314,9 @@ class EngineWorker(QObject):
     @Slot()
     def end_session(self) -> None:
         """The window started a new session: the journal of the old one is complete."""
+        if self.tracker is not None:
+            self.tracker.close()
+            self.tracker = None
         if self.journal is not None:
             self.journal.close()
             self.journal = None
@@ -356,6 +381,17 @@ class EngineController(QObject):
         pipeline = self.worker.pipeline
         outage = getattr(pipeline.source, "outage", None) if pipeline is not None else None
         return outage() if outage is not None else None
+
+    def relabel_speakers(self) -> list:
+        """At save: the whole session's voices re-clustered (after the labels still being computed);
+        every utterance's ``UtteranceSpeaker``, so the export and the window show the same."""
+        tracker = self.worker.tracker
+        return tracker.relabel_session() if tracker is not None else []
+
+    def rename_speaker(self, old: str, new: str) -> bool:
+        """Give a voice a name; the relabelled lines come back as a ``speakers`` event (and are journaled)."""
+        tracker = self.worker.tracker
+        return tracker is not None and tracker.rename(old, new)
 
     def restart(self, config: EngineConfig) -> None:
         """Stop (committing what was said), then start with the new settings; queued in order."""

@@ -22,11 +22,12 @@ from ui.inputs import OUTAGE_POLL_MS, RESCAN_MS, InputActions
 from ui.overlay import CaptionOverlay
 from ui.session_actions import SessionActions
 from ui.sessions_dialog import SessionsDialog
+from ui.speaker_actions import SpeakerActions
 from ui.status import StatusPanel
 from ui.toolbar import HUB_ID, OPEN_FOLDER, build_toolbar, mark_precisions, set_languages
 
 
-class MainWindow(SessionActions, InputActions, QMainWindow):
+class MainWindow(SessionActions, SpeakerActions, InputActions, QMainWindow):
     def __init__(self, settings, settings_path: Path, controller: EngineController | None = None):
         super().__init__()
         self.settings, self.settings_path = settings, settings_path
@@ -109,6 +110,7 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
         for keys in ("Space", "Ctrl+R"):
             QShortcut(QKeySequence(keys), self, activated=self.toggle_running)
         self.overlay_keys = shortcuts.install(QApplication.instance(), self)
+        self._build_speaker_menu()
 
     def _connect_engine(self) -> None:
         worker = self.controller.worker
@@ -126,6 +128,7 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
         worker.precisions.connect(self._mark_precisions)
         worker.resolved_device.connect(self._device_resolved)
         worker.languages.connect(self._model_languages)
+        worker.speakers.connect(self._speakers_labelled)
         self.controller.probe_precisions(self.settings.device)  # the answers mark the pickers
         self.controller.probe_languages(self.model_combo.currentText())
 
@@ -137,7 +140,7 @@ class MainWindow(SessionActions, InputActions, QMainWindow):
             precision=self.precision_combo.currentData() or "auto",
             language=None if self.language_combo.currentData() in (None, "auto") else self.language_combo.currentData(),
             input_device=self.device_combo.currentData() or None, replay_file=self.active_replay,
-            reconnect_s=self.reconnect_s,
+            reconnect_s=self.reconnect_s, speakers=self.speaker_labels_on(),
         )
 
     def _new_transcript(self, choice: DeviceChoice | None = None) -> LiveTranscript:

@@ -35,12 +35,15 @@ class SessionActions:
             self._caption(CaptionUpdate(committed=tuple(segment), tentative="", time=0.0, utterance_ended=True))
         for start, end, reason in restored.gaps:
             self.transcript.add_gap(start, end, reason)
+        if restored.labelled:  # speaker labels the journal recorded (the latest of each)
+            self.apply_speakers([(key / 1000, key / 1000, name) for key, name in restored.speakers.items()])
         return session
 
     def save_transcript(self, path: Path, fmt: str) -> None:
         # The file dialog asked before replacing a file; still, never a recording being replayed or a
         # session's journal (the same rule as the command line's outputs).
         replays = [name for name in (self.active_replay, self.replay_file) if name]
+        self.relabel_before_save()
         write_text_atomic(Path(path), render(self.transcript.to_transcription(), fmt), force=True,
                           reads=[*replays, *journal_files()])
         self.dirty = False

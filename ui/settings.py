@@ -26,6 +26,7 @@ class AppSettings:
     overlay_visible: bool = False
     overlay_font_size: int = 26
     overlay_geometry: str = ""  # "x,y,w,h"
+    speaker_labels: bool = False  # label who speaks (needs livecaption[speakers])
 
     @staticmethod
     def default_path() -> Path:

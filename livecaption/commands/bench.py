@@ -64,6 +64,9 @@ def register(commands) -> None:
                             "every turn committed")
     bench.add_argument("--pause", type=float, default=120.0, metavar="SECONDS",
                        help="with --soak: room tone between turns (default 120)")
+    bench.add_argument("--speakers", default=None, metavar="auto",
+                       help="streaming: label speakers live, as the window does (one embedding per utterance, "
+                            "off the caption path); --events lines carry each word's speaker")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     add_vad_options(bench)
     bench.set_defaults(func=_dispatch)

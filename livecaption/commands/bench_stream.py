@@ -55,6 +55,7 @@ class StreamReport:
     peak_rss_mb: float | None
     peak_gpu_mb: float | None
     hypotheses_dropped: dict
+    speaker_labels: dict | None = None  # with --speakers: speakers found, embedding cost, label delay
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -74,8 +75,11 @@ def run_stream_bench(args: argparse.Namespace) -> int:
     mode = "fast" if args.fast else "realtime"
     print(f"bench: streaming {args.file} ({len(audio) / SAMPLE_RATE:.1f} s, {mode}) with {args.model} on "
           f"{recognizer.describe_device()}", file=sys.stderr)
-    pipeline = stream_file(recognizer, audio, args.fast, options, vad_options_from(args))
+    tracker = _speaker_tracker(audio) if args.speakers else None
+    pipeline = stream_file(recognizer, audio, args.fast, options, vad_options_from(args),
+                           on_event=tracker.event if tracker else None, audio_tap=tracker.audio if tracker else None)
     core, words = pipeline.core, pipeline.committed
+    speakers = _speakers_of(tracker, words) if tracker else None
     emission = [w.emitted - w.end for w in words]
     memory = recognizer.memory_stats()
     peak_rss = peak_rss_bytes()
@@ -98,18 +102,64 @@ def run_stream_bench(args: argparse.Namespace) -> int:
         peak_rss_mb=peak_rss / 2**20 if peak_rss else None,
         peak_gpu_mb=memory["peak"] / 2**20 if memory else None,
         hypotheses_dropped=dict(core.rejections),
+        speaker_labels=_speaker_summary(tracker, speakers) if tracker else None,
     )
     if args.json:
-        print(json.dumps(asdict(report), indent=2, ensure_ascii=False))
+        data = asdict(report)
+        if data["speaker_labels"] is None:
+            del data["speaker_labels"]
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print_report(report)
     if args.events:  # after the report, so a late write failure cannot lose it
         lines = [json.dumps({"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
-                             "emitted": round(w.emitted, 3)}, ensure_ascii=False) for w in words]
+                             "emitted": round(w.emitted, 3), **({"speaker": speakers[i]} if speakers else {})},
+                            ensure_ascii=False) for i, w in enumerate(words)]
         # Checked before the run (validation); checked again here, as the run took a while.
         write_text_atomic(Path(args.events), "".join(line + "\n" for line in lines), force=args.force,
                           reads=[args.file, args.ref])
     return 0
+
+
+def _speaker_tracker(audio):
+    """Live speaker labels as the window runs them; the encoder loaded and warmed up first (not timed)."""
+    from livecaption.speakers.encoder import shared_encoder
+    from livecaption.speakers.live import LiveSpeakerTracker
+
+    shared_encoder().embed(audio[: SAMPLE_RATE * 2])
+    return LiveSpeakerTracker()
+
+
+def _speakers_of(tracker, words) -> list[str | None]:
+    """Each committed word's speaker: its utterance's label once every utterance is labelled
+    (the live labels, short utterances filled by their neighbours; not re-clustered)."""
+    from livecaption.streaming.events import CaptionUpdate
+
+    tracker.event(CaptionUpdate((), "", 0.0, utterance_ended=True))  # an utterance still open ends here
+    tracker.wait(timeout=None)
+    tracker.close()
+    labels, spans = tracker.labels(), tracker.utterances
+    out, k = [], 0
+    for w in words:  # utterances are consecutive runs of the committed words, in order
+        while k < len(spans) - 1 and w.start >= spans[k + 1][0] - 1e-6:
+            k += 1
+        out.append(labels[k] if k < len(labels) and spans[k][0] - 1e-6 <= w.start <= spans[k][1] + 1e-6 else None)
+    return out
+
+
+def _speaker_summary(tracker, speakers: list[str | None]) -> dict:
+    spoken = tracker.speech_seconds
+    return {
+        "speakers": sorted({s for s in speakers if s}),
+        "utterances": len(tracker.utterances),
+        "unlabelled_words": sum(1 for s in speakers if s is None),
+        "embed_seconds": round(tracker.embed_seconds, 3),
+        "speech_seconds_embedded": round(spoken, 2),
+        "embed_seconds_per_speech_second": round(tracker.embed_seconds / spoken, 4) if spoken else None,
+        "label_delay_p50": _percentile(tracker.delays, 50),
+        "label_delay_p95": _percentile(tracker.delays, 95),
+        "error": tracker.error,
+    }
 
 
 def _fmt(value: float | None, unit: str = " s") -> str:
@@ -139,6 +189,11 @@ def print_report(r: StreamReport) -> None:
         ("peak GPU memory", _fmt(r.peak_gpu_mb, " MB")),
         ("hypotheses dropped", ", ".join(f"{k}: {v}" for k, v in r.hypotheses_dropped.items()) or "none"),
     ]
+    if r.speaker_labels:
+        s = r.speaker_labels
+        rows += [("speakers (live)", ", ".join(s["speakers"]) or "none"),
+                 ("speaker embedding per s of speech", _fmt(s["embed_seconds_per_speech_second"])),
+                 ("label after utterance end p50 / p95", f"{_fmt(s['label_delay_p50'])} / {_fmt(s['label_delay_p95'])}")]
     for name, value in rows:
         print(f"{name:<34} {value}")
     print(f"\nstream:  {r.text}\noffline: {r.offline_text}")

@@ -78,6 +78,9 @@ def register(commands) -> None:
     listen.add_argument("--force", action="store_true", help="overwrite an existing output file")
     listen.add_argument("--replay", default=None, metavar="FILE",
                         help="caption a recording played at real-time pace instead of a microphone")
+    listen.add_argument("--speakers", action="store_true",
+                        help="label who speaks (Speaker 1, 2, …) in the journal and the -o transcript; "
+                             "needs 'livecaption[speakers]'")
     add_vad_options(listen)
     listen.set_defaults(func=run_listen)
 
@@ -111,14 +114,22 @@ def run_listen(args: argparse.Namespace) -> int:
         print(f"{len(unfinished)} unfinished session(s) found (a crash?): livecaption recover --list", file=sys.stderr)
     journal = Journal({"model": args.model, "device": choice.device, "precision": choice.precision,
                        "fallback": choice.fallback, "options": recorded})
+    tracker = None
+    if args.speakers:  # labels follow the captions on their own thread, journaled like them
+        from livecaption.speakers.live import journaled_tracker
+
+        tracker = journaled_tracker(journal, lambda event: transcript.set_speakers(event.utterances))
     try:
-        pipeline = _run_session(args, recognizer, source, options, vad_options, transcript, journal)
+        pipeline = _run_session(args, recognizer, source, options, vad_options, transcript, journal, tracker)
     except BaseException:
         # A session that never started leaves no header-only journal behind; one that committed
         # words stays unfinished, to be recovered.
         journal.discard_if_empty()
         raise
     failure = pipeline.source_failure or pipeline.error
+    if tracker is not None:  # the whole session is known now: re-cluster it for the saved transcript
+        transcript.set_speakers(tracker.relabel_session(timeout=120.0))
+        tracker.close()
     if failure is None or not journal.discard_if_empty():
         journal.close()
         print(f"session journal: {journal.path}", file=sys.stderr)
@@ -137,11 +148,14 @@ def run_listen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_session(args, recognizer, source, options, vad_options, transcript, journal) -> StreamingPipeline:
+def _run_session(args, recognizer, source, options, vad_options, transcript, journal,
+                 tracker=None) -> StreamingPipeline:
     """Caption until Ctrl-C, SIGTERM or the end of the source; returns the stopped pipeline."""
     screen = TerminalCaptions()
 
     def on_event(event) -> None:
+        if tracker is not None:
+            tracker.event(event)
         if isinstance(event, CaptionUpdate):
             transcript.add(event)
         elif isinstance(event, CaptureGap):
@@ -150,7 +164,8 @@ def _run_session(args, recognizer, source, options, vad_options, transcript, jou
             print(f"[no audio {event.start:.1f}-{event.end:.1f} s: {event.reason}; {after}]", file=sys.stderr)
         screen.update(event)
 
-    pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event, journal=journal)
+    pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event, journal=journal,
+                                 audio_tap=tracker.audio if tracker is not None else None)
     print(f"listening on {source.description} with {args.model} ({recognizer.describe_device()}); Ctrl-C to stop",
           file=sys.stderr)
     stop = threading.Event()

@@ -80,7 +80,25 @@ class StreamEnded:
     error: str | None  # None when stopped or the recording ended; else why capture stopped
 
 
-Event = CaptionUpdate | SpeechActivity | StreamStats | CaptureGap | EngineRestarted | StreamEnded
+@dataclass(frozen=True)
+class UtteranceSpeaker:
+    start: float  # session seconds of the utterance's first committed word (its key)
+    end: float  # ... and of its last word's end
+    speaker: str | None  # "Speaker 2", a name the user gave, or None: too short to judge yet
+
+
+@dataclass(frozen=True)
+class SpeakerLabels:
+    """Speaker labels (issue #12), a moment after the captions they label: each entry sets the
+    speaker of every committed word in [start, end]. Later events may relabel earlier utterances
+    (a short one once its neighbours agree, all of them at save, a rename); the last word wins."""
+
+    time: float  # wall-clock seconds (time.monotonic) when labelled
+    utterances: tuple[UtteranceSpeaker, ...]
+    relabelled_all: bool = False  # True: the whole session was re-clustered (at save)
+
+
+Event = CaptionUpdate | SpeechActivity | StreamStats | CaptureGap | EngineRestarted | StreamEnded | SpeakerLabels
 
 
 def shifted(event, seconds: float):

@@ -53,6 +53,7 @@ class StreamingPipeline:
         on_event: Callable[[Event], None] | None = None,
         journal=None,
         session_offset: float = 0.0,
+        audio_tap: Callable | None = None,
     ):
         self.recognizer = recognizer
         self.source = source
@@ -65,6 +66,9 @@ class StreamingPipeline:
         # Seconds of the session before this stream began (the window restarts streams within one
         # session): captions, gaps and restarts are journaled and delivered on the session's clock.
         self.session_offset = session_offset
+        # Called with (session seconds, 16 kHz samples) for every block the worker decodes: speaker
+        # labels (livecaption.speakers.live) embed utterances from it, on their own thread.
+        self.audio_tap = audio_tap
         self._deliver_lock = threading.RLock()
         self.committed: list[CommittedWord] = []
         self.lag_max = 0.0
@@ -162,6 +166,8 @@ class StreamingPipeline:
             self.input_level_db = level_db(chunk.samples)
             began = self.clock.now()
             start, index = index, index + len(samples)
+            if self.audio_tap is not None:
+                self.audio_tap(self.session_offset + start / SAMPLE_RATE, samples)
             try:
                 core.insert_audio(start, samples)
                 events = core.process_iter()

@@ -12,11 +12,12 @@ from livecaption.streaming.pipeline import StreamingPipeline
 
 
 def stream_file(recognizer, audio: np.ndarray, fast: bool, options: StreamingOptions,
-                vad_options: VadOptions = VadOptions(), clock=None, on_event=None) -> StreamingPipeline:
+                vad_options: VadOptions = VadOptions(), clock=None, on_event=None,
+                audio_tap=None) -> StreamingPipeline:
     """Replay ``audio`` through a fresh pipeline and return it, finished."""
     clock = clock or (SimulatedClock() if fast else RealClock())
     pipeline = StreamingPipeline(recognizer, FileReplaySource(audio, realtime=not fast), options, vad_options,
-                                 clock=clock, on_event=on_event)
+                                 clock=clock, on_event=on_event, audio_tap=audio_tap)
     pipeline.start()
     pipeline.wait()
     if pipeline.error is not None:

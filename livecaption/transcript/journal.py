@@ -19,6 +19,7 @@ import math
 import os
 import secrets
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -54,13 +55,17 @@ class Journal:
             raise UserError(f"cannot create the session journal in {folder} ({exc.strerror}); "
                             "check LIVECAPTION_DATA_DIR") from None
         self._file = os.fdopen(fd, "a", encoding="utf-8")
+        self._lock = threading.Lock()  # captions (pipeline worker) and speaker labels (their own thread)
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self._write({"type": "header", "version": JOURNAL_VERSION, "session": self.session, "started": started, **header})
 
     def _write(self, record: dict) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with self._lock:
+            if self._file.closed:  # a label arriving after the session was closed is not news
+                return
+            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
     def append(self, update: CaptionUpdate) -> None:
         if update.committed or update.utterance_ended:
@@ -71,6 +76,12 @@ class Journal:
                            "emitted": round(w.emitted, 3), "p": round(w.probability, 4)} for w in update.committed],
                 "utterance_ended": update.utterance_ended,
             })
+
+    def append_speakers(self, event) -> None:
+        """A ``SpeakerLabels`` event: each utterance [start, end] and its speaker (null: unlabelled)."""
+        if event.utterances:
+            self._write({"type": "speakers", "utterances": [[round(u.start, 3), round(u.end, 3), u.speaker]
+                                                            for u in event.utterances]})
 
     def append_gap(self, start: float, end: float, reason: str) -> None:
         self._write({"type": "gap", "start": round(start, 3), "end": round(end, 3), "reason": reason})
@@ -166,6 +177,19 @@ def _gap(record: dict) -> tuple[float, float, str] | None:
     return None
 
 
+def _speakers(record: dict) -> list[tuple[float, float, str | None]] | None:
+    entries = record.get("utterances")
+    if not isinstance(entries, list):
+        return None
+    out = []
+    for entry in entries:
+        if not (isinstance(entry, list) and len(entry) == 3 and _number(entry[0]) and _number(entry[1])
+                and (entry[2] is None or isinstance(entry[2], str))):
+            return None
+        out.append((float(entry[0]), float(entry[1]), entry[2]))
+    return out
+
+
 def _records(path: Path):
     """Each line parsed as JSON, or None for a line that is not a JSON object (torn, garbled)."""
     try:
@@ -213,6 +237,11 @@ def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
             if gap is not None:
                 transcript.add_gap(*gap)
                 finished = False
+                continue
+        elif kind == "speakers":  # labels given after the words (journals before #12 have none)
+            labels = _speakers(record)
+            if labels is not None:
+                transcript.set_speakers(labels)
                 continue
         elif kind == "end":
             finished = True

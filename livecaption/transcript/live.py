@@ -15,6 +15,22 @@ class LiveTranscript:
         self.segments: list[list[CommittedWord]] = []
         self._open: list[CommittedWord] = []
         self.gaps: list[tuple[float, float, str]] = []  # (start, end, reason): audio that was never captioned
+        # Speaker labels (issue #12), keyed by the utterance's first word's start in ms (the journal
+        # keeps times to the ms): the latest label given wins, so relabels and renames just overwrite.
+        self.speakers: dict[int, str | None] = {}
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.speakers)
+
+    def set_speakers(self, utterances) -> None:
+        """Apply ``UtteranceSpeaker``s (or (start, end, speaker) triples) from a SpeakerLabels event."""
+        for entry in utterances:
+            start, _, speaker = (entry.start, entry.end, entry.speaker) if hasattr(entry, "speaker") else entry
+            self.speakers[_key(start)] = speaker
+
+    def speaker_of(self, group: list[CommittedWord]) -> str | None:
+        return self.speakers.get(_key(group[0].start)) if group else None
 
     def add_gap(self, start: float, end: float, reason: str) -> None:
         if self._open:  # the utterance in progress ended with the capture
@@ -43,6 +59,7 @@ class LiveTranscript:
                 end=group[-1].end,
                 text="".join(w.text for w in group),
                 words=tuple(Word(w.start, w.end, w.text, w.probability) for w in group),
+                speaker=self.speaker_of(group),
             )
             for group in groups
         ]
@@ -57,8 +74,12 @@ class LiveTranscript:
         return Transcription(
             text=text, language=language, segments=segments, duration=duration if duration is not None else end,
             model=self.model, device=self.device, precision=self.precision, fallback=self.fallback,
-            options=dict(self.options),
+            options={**self.options, **({"speakers": "auto"} if self.labelled else {})},
         )
+
+
+def _key(start: float) -> int:
+    return int(round(start * 1000))
 
 
 def session_options(streaming, vad, language: str | None) -> dict:
