@@ -36,3 +36,7 @@ PYTHON=${PYTHON:-python3}
 # The CPU build of torch; a bare "torch" requirement would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==${TORCH_VERSION:-2.13.0}"
 .venv/bin/python -m pip install -q -e ".[app,base,bench,test]"
+# The speaker encoder's weights (livecaption[speakers]): only the wheel's pretrained.pt is used
+# (livecaption.speakers re-implements the encoder), so its own dependencies (librosa, numba, a
+# webrtcvad that builds from source) are not installed.
+.venv/bin/python -m pip install -q --no-deps "resemblyzer==0.1.4"

@@ -51,7 +51,10 @@ def scripted(monkeypatch):
         resolve_model(args.model)  # the real resolution and model-folder guard
         return ScriptedRecognizer()
 
-    monkeypatch.setattr(cli, "load_recognizer", load)
+    from livecaption.commands import listen, transcribe
+
+    for command in (transcribe, listen):
+        monkeypatch.setattr(command, "load_recognizer_for", load)
 
 
 def run(capsys, *args: str) -> tuple[int, str]:

@@ -298,7 +298,6 @@ def test_an_unexpected_exception_is_one_line_pointing_to_verbose(monkeypatch, ca
     def broken(args):
         raise RuntimeError("something nobody foresaw\nsecond line")
 
-    monkeypatch.setattr(cli, "_cmd_models", broken)
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
     for action in parser._subparsers._group_actions[0].choices.values():

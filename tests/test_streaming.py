@@ -23,10 +23,9 @@ class CountingRecognizer:
 
     def __init__(self, recognizer):
         self.inner, self.calls = recognizer, 0
-        self.runtime, self.choice = recognizer.runtime, recognizer.choice
 
-    def describe_device(self):
-        return self.inner.describe_device()
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
     def transcribe(self, audio, options):
         self.calls += 1

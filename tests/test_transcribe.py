@@ -25,7 +25,7 @@ def test_tiny_en_transcribes_jfk_within_5_percent_wer(tiny_fp32, jfk_audio):
     assert all(0 <= w.start <= w.end <= result.duration for w in words)
     assert all(a.end <= b.start + 1e-6 for a, b in zip(words, words[1:]))
     assert words[-1].end > 9.5 and words[0].start < 1.0
-    assert all(0.0 <= seg.no_speech_prob < 0.5 for seg in result.segments)
+    assert all(0.0 <= seg.scores["no_speech_prob"] < 0.5 for seg in result.segments)
 
 
 # The bound for each clip sits a few points above what base reaches today (recorded in the

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import statistics
 import time
-from pathlib import Path
 
 
-from conftest import CLIPS, REPO, clip_path
+from conftest import CLIPS, clip_path
 from livecaption.metrics import wer
 from ui_windows import window  # noqa: F401 - a fixture
 
 JFK_REF = CLIPS["jfk.flac"]["reference"]
-
-
-def _imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-def test_layering_ui_never_imports_torch_and_engine_never_imports_qt():
-    for path in (REPO / "ui").rglob("*.py"):
-        assert "torch" not in _imports(path), path
-    for path in (REPO / "livecaption").rglob("*.py"):
-        if path.name == "cli.py":  # the entry point launches the window (lazily), nothing else does
-            continue
-        assert not {"PySide6", "ui"} & _imports(path), path
-
-
-
 
 
 def _start_replay(qtbot, window, clip: str = "jfk.flac"):
@@ -99,7 +75,7 @@ def test_switching_precision_restarts_the_engine_and_keeps_the_transcript(qtbot,
     before = [w.text for w in window.transcript.words()]
     with qtbot.waitSignal(window.controller.worker.started, timeout=120_000) as started:
         window.precision_combo.setCurrentText("int8")
-    assert started.args[0].startswith("cpu int8")
+    assert (started.args[0].device, started.args[0].precision) == ("cpu", "int8")
     after = [w.text for w in window.transcript.words()]
     assert after[: len(before)] == before  # nothing lost, nothing rewritten
     _stop(qtbot, window)

@@ -7,6 +7,7 @@ import json
 
 from conftest import CLIPS, clip_path
 from livecaption.metrics import wer
+from livecaption.asr.device import DeviceChoice
 from livecaption.streaming.events import CaptionUpdate, CaptureGap, StreamStats
 from ui_windows import _say, _words, bare_window, window  # noqa: F401 - fixtures
 
@@ -14,7 +15,7 @@ JFK_REF = CLIPS["jfk.flac"]["reference"]
 
 
 def _stats(**kw) -> StreamStats:
-    base = dict(time=1.0, device="cpu fp32", final_latency_last=None, final_latency_p50=None,
+    base = dict(time=1.0, device=DeviceChoice("cpu", "fp32"), final_latency_last=None, final_latency_p50=None,
                 first_word_latency_last=None, lag=0.2, lag_max=0.2, rtf=0.2, step=1.0, dropped_seconds=0.0,
                 rss_bytes=500 * 2**20, input_level_db=-30.0)
     return StreamStats(**{**base, **kw})
@@ -133,7 +134,7 @@ def test_switching_precision_mid_speech_loses_no_committed_audio(qtbot, window):
     with qtbot.waitSignal(window.controller.worker.started, timeout=120_000) as started:
         window.precision_combo.setCurrentIndex(window.precision_combo.findData("int8"))
         assert window.start_action.text() == "Loading…"  # the button says what is happening
-    assert started.args[0].startswith("cpu int8")
+    assert (started.args[0].device, started.args[0].precision) == ("cpu", "int8")
     qtbot.waitUntil(lambda: not window.controller.running, timeout=60_000)  # the replay ends by itself
     words = window.transcript.words()
     assert [w.text for w in words][: len(before)] == before  # nothing rewritten
@@ -175,7 +176,7 @@ def test_after_a_restart_the_next_words_start_a_new_line_and_a_new_cue(qtbot, ba
 
 def test_after_a_switch_the_new_model_starts_a_new_line(qtbot, bare_window):
     _say(bare_window, "it", "was", "the", ended=False, tentative=" age of")
-    bare_window._engine_started("cpu int8", "")  # the far side of a switch
+    bare_window._engine_started(DeviceChoice("cpu", "int8"))  # the far side of a switch
     _say(bare_window, "It", "was", "the", "age", start=10, ended=False)
     assert bare_window.captions.text.toPlainText() == "it was the\nIt was the age"
     assert [len(group) for group in bare_window.transcript.groups()] == [3, 4]
@@ -281,7 +282,7 @@ def test_status_bar_words_figures_and_the_loud_input_hint(qtbot, bare_window):
 def test_without_a_gpu_auto_on_the_cpu_is_not_called_a_fallback(qtbot, bare_window):
     window = bare_window
     window._device_resolved("cpu")
-    window._engine_started("cpu fp32 (fallback: CUDA unavailable)", "CUDA unavailable")
+    window._engine_started(DeviceChoice("cpu", "fp32", "CUDA unavailable"))
     assert window.banner.isHidden() and window.status.device.text() == "CPU · fp32"
     window._engine_stopped()
 
@@ -291,9 +292,9 @@ def test_toolbar_and_export_follow_a_precision_fallback(qtbot, bare_window, tmp_
     window.precision_combo.blockSignals(True)
     window.precision_combo.setCurrentIndex(window.precision_combo.findData("int8"))
     window.precision_combo.blockSignals(False)
-    window._engine_started("cpu int8", "")
+    window._engine_started(DeviceChoice("cpu", "int8"))
     _say(window, "ask", "not")
-    window._stats(_stats(device="cpu fp32 (fallback: NaN/inf in int8 output)"))
+    window._stats(_stats(device=DeviceChoice("cpu", "fp32", "NaN/inf in int8 output")))
     assert window.precision_combo.currentData() == "fp32"
     assert window.settings.precision != "fp32"  # shown, not made the saved choice
     window.save_transcript(tmp_path / "m.json", "json")

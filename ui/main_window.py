@@ -299,7 +299,7 @@ class MainWindow(SessionActions, SpeakerActions, InputActions, QMainWindow):
         choice = self.model_combo.currentText()
         if choice in (OPEN_FOLDER, HUB_ID):
             if choice == OPEN_FOLDER:
-                value = QFileDialog.getExistingDirectory(self, "Transformers Whisper model folder")
+                value = QFileDialog.getExistingDirectory(self, "Model folder (Whisper, or wav2vec2 / HuBERT for CTC)")
             else:
                 value, ok = QInputDialog.getText(self, "Hugging Face model", "Model id (e.g. openai/whisper-small):")
                 value = value.strip() if ok else ""

@@ -28,6 +28,13 @@ class SpeechEnd:
     index: int  # one past the last sample of the last voiced frame
 
 
+@dataclass(frozen=True)
+class SpeechPause:
+    """Inside an utterance, ``pause_ms`` of silence (less than the hangover, which would end it)."""
+
+    index: int  # where the pause began: one past the last voiced frame before it
+
+
 def load_webrtcvad(aggressiveness: int):
     try:
         import webrtcvad
@@ -50,6 +57,10 @@ class VadGate:
         self.in_speech = False
         self._silent_run = 0
         self._last_voiced_end = 0
+        # Silence inside an utterance that is reported as a SpeechPause (0: never). An event, not
+        # only the ``pause`` property: whoever reads it late (a busy decoder) still learns of
+        # every pause, in order, at the sample where it began.
+        self.pause_ms = 0
 
     def reset(self, next_index: int) -> None:
         """Forget partial frames and state (after a gap in the stream). An utterance open before the gap
@@ -64,12 +75,12 @@ class VadGate:
         pcm = (np.clip(frame, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         return bool(self.vad.is_speech(pcm, SAMPLE_RATE))
 
-    def process(self, start_index: int, samples: np.ndarray) -> list[SpeechStart | SpeechEnd]:
+    def process(self, start_index: int, samples: np.ndarray) -> list[SpeechStart | SpeechEnd | SpeechPause]:
         """Feed contiguous samples beginning at ``start_index``; returns onset/offset events."""
         if start_index != self._pending_start + len(self._pending):
             self.reset(start_index)
         self._pending = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
-        events: list[SpeechStart | SpeechEnd] = []
+        events: list[SpeechStart | SpeechEnd | SpeechPause] = []
         offset = 0
         while len(self._pending) - offset >= self.frame:
             frame_start = self._pending_start + offset
@@ -82,7 +93,7 @@ class VadGate:
         self._pending_start += offset
         return events
 
-    def _step(self, frame_start: int, voiced: bool) -> SpeechStart | SpeechEnd | None:
+    def _step(self, frame_start: int, voiced: bool) -> SpeechStart | SpeechEnd | SpeechPause | None:
         frame_end = frame_start + self.frame
         if not self.in_speech:
             self._window.append((frame_start, voiced))
@@ -101,6 +112,8 @@ class VadGate:
         if self._silent_run >= self._hangover_frames:
             self.in_speech = False
             return SpeechEnd(self._last_voiced_end)
+        if self.pause_ms and self._silent_run == -(-self.pause_ms // self.options.frame_ms):
+            return SpeechPause(self._last_voiced_end)
         return None
 
     @property

@@ -145,7 +145,10 @@ def bench_faster_whisper(folder: Path, device: str, compute_type: str, audio, op
         raise UserError("--compare needs faster-whisper: pip install 'livecaption[bench]'") from None
     import torch
 
+    from livecaption.asr.whisper.settings import WhisperOptions
+
     model = WhisperModel(str(folder), device=device, compute_type=compute_type, cpu_threads=torch.get_num_threads())
+    options = WhisperOptions.of(options)  # the very settings livecaption's Whisper decodes with
     kwargs = dict(
         language=options.language,
         beam_size=options.beam_size,

@@ -37,6 +37,7 @@ class StreamReport:
     precision: str
     encoder_window: str
     pause_commit_ms: int
+    commit: str
     words: int
     text: str
     offline_text: str
@@ -67,7 +68,7 @@ def run_stream_bench(args: argparse.Namespace) -> int:
     reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
     recognizer = load_recognizer(args.model, args.device, args.precision)
     options = StreamingOptions(language=args.language, beam_size=args.beam_size or 1,
-                               pause_commit_ms=args.pause_commit_ms)
+                               pause_commit_ms=args.pause_commit_ms, commit=args.commit)
     if args.encoder_padding is not None:
         options = replace(options, encoder_padding_s=None if args.encoder_padding == "full" else args.encoder_padding)
     recognizer.transcribe(audio[: SAMPLE_RATE * 3], TranscribeOptions(beam_size=1))  # warm-up
@@ -88,7 +89,7 @@ def run_stream_bench(args: argparse.Namespace) -> int:
         file=args.file, audio_seconds=len(audio) / SAMPLE_RATE, mode=mode, model=args.model,
         device=recognizer.choice.device, precision=recognizer.choice.precision,
         encoder_window="full 30 s" if options.encoder_padding_s is None else f"audio + {options.encoder_padding_s:g} s",
-        pause_commit_ms=options.pause_commit_ms,
+        pause_commit_ms=options.pause_commit_ms, commit=options.commit,
         words=len(words), text=text,
         offline_text=offline,
         wer_vs_reference=wer(reference, text) if reference else None,
@@ -176,6 +177,7 @@ def print_report(r: StreamReport) -> None:
         ("model / device", f"{r.model} / {r.device} {r.precision}"),
         ("encoder window", r.encoder_window),
         ("commit at pauses", f"{r.pause_commit_ms} ms" if r.pause_commit_ms else "off"),
+        ("commits inside utterances", r.commit),
         ("WER stream vs reference", _pct(r.wer_vs_reference)),
         ("WER offline vs reference", _pct(r.offline_wer_vs_reference)),
         ("WER stream vs offline", _pct(r.wer_vs_offline)),

@@ -37,6 +37,10 @@ def add_vad_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pause-commit-ms", type=int, default=250, metavar="MS",
                         help="commit the words before a pause this long inside an utterance, without waiting "
                              "for its end; 0 waits (default: 250)")
+    parser.add_argument("--commit", default="agreement", choices=("agreement", "pauses"),
+                        help="what commits words inside an utterance: two agreeing partial decodes (sooner), "
+                             "or only pauses and ends (the same text however loaded the machine is) "
+                             "(default: agreement)")
 
 
 def vad_options_from(args: argparse.Namespace):

@@ -96,7 +96,7 @@ def run_listen(args: argparse.Namespace) -> int:
     if output is not None:
         check_writable(output, args.force, reads)
     language = args.language
-    options = StreamingOptions(language=language, pause_commit_ms=args.pause_commit_ms)
+    options = StreamingOptions(language=language, pause_commit_ms=args.pause_commit_ms, commit=args.commit)
     vad_options = vad_options_from(args)
     if args.replay:
         source = FileReplaySource(decode_audio(args.inputs[0]), realtime=True, description=f"replay of {args.replay}")

@@ -121,7 +121,7 @@ def run_soak_bench(args: argparse.Namespace) -> int:
     # The same VAD and pause-commit settings as any other run of the bench: a soak measures the
     # configuration the user asked for.
     report = run_soak(recognizer, speech, args.soak, args.pause, reference,
-                      options=StreamingOptions(pause_commit_ms=args.pause_commit_ms),
+                      options=StreamingOptions(pause_commit_ms=args.pause_commit_ms, commit=args.commit),
                       warm_minute=min(WARM_MINUTES, max(1, int(args.soak) // 2)),
                       vad_options=vad_options_from(args))
     if args.json:

@@ -155,6 +155,10 @@ class LocalAgreement:
         self._previous = []
         return newly
 
+    def propose(self, hypothesis: list[TimedWord]) -> None:
+        """Show a hypothesis as tentative without committing any of it (commits at pauses only)."""
+        self._previous = self._new_part(hypothesis)
+
     def discard_tentative(self) -> None:
         self._previous = []
 

@@ -35,6 +35,9 @@ class VadOptions:
             raise UserError("VAD start ratio must be in (0, 1]")
 
 
+COMMIT_MODES = ("agreement", "pauses")
+
+
 @dataclass(frozen=True)
 class StreamingOptions:
     step_s: float = 0.5  # minimum audio between two decodes of the current utterance
@@ -55,6 +58,12 @@ class StreamingOptions:
     # words before the pause are committed at once instead of when the utterance ends; 0 waits for
     # the end. A pause is a safe point: the words before it are complete. Measured in docs/benchmarks.md.
     pause_commit_ms: int = 250
+    # What commits words inside an utterance: "agreement" (two successive partial decodes agree:
+    # sooner, but which partial decodes exist depends on when the worker is free, so the text
+    # depends a little on the machine's load) or "pauses" (only pauses and ends the VAD heard, and
+    # cuts at max_utterance_s: the text depends on the audio alone; partials are tentative only).
+    # Measured in docs/benchmarks.md.
+    commit: str = "agreement"
 
     def __post_init__(self) -> None:
         if not 0 < self.step_s <= self.max_step_s:
@@ -65,6 +74,8 @@ class StreamingOptions:
             raise UserError("the ring buffer must hold at least one maximal utterance")
         if self.beam_size < 1:
             raise UserError("beam size must be at least 1")
+        if self.commit not in COMMIT_MODES:
+            raise UserError(f"commit must be one of {', '.join(COMMIT_MODES)}, not '{self.commit}'")
         if self.pause_commit_ms < 0:
             raise UserError("pause commit must be 0 (off) or a positive number of milliseconds")
         if self.encoder_padding_s is not None and not 0 <= self.encoder_padding_s <= 30:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from livecaption.asr.types import TranscribeOptions, Transcription
-from livecaption.audio.vad import SAMPLE_RATE, SpeechEnd, SpeechStart, VadGate
+from livecaption.audio.vad import SAMPLE_RATE, SpeechEnd, SpeechPause, SpeechStart, VadGate
 from livecaption.streaming.agreement import CommittedLog, LocalAgreement, TimedWord
 from livecaption.streaming.clock import StreamClock
 from livecaption.streaming.events import CaptionUpdate, CommittedWord, SpeechActivity
@@ -49,6 +49,7 @@ class Utterance:
     first_shown: bool = False
     committed: list[CommittedWord] = field(default_factory=list)
     paused_at: int = -1  # the pause (its first sample) whose words were committed last
+    pauses: list[int] = field(default_factory=list)  # pauses the VAD reported, not committed yet
 
 
 class StreamingTranscriber:
@@ -73,6 +74,7 @@ class StreamingTranscriber:
         self.decodes = 0
         self.cuts = 0  # long utterances cut at a committed word boundary
         self._activity: list[SpeechActivity] = []
+        self.vad.pause_ms = options.pause_commit_ms
 
     # -- input ----------------------------------------------------------------------------
 
@@ -105,6 +107,8 @@ class StreamingTranscriber:
                 self._activity.append(SpeechActivity(True, event.index / SAMPLE_RATE, self.clock.now()))
             elif isinstance(event, SpeechEnd):
                 self._close_current(event.index)
+            elif isinstance(event, SpeechPause) and self.current is not None:
+                self.current.pauses.append(event.index)
         self._trim_history()
 
     def abandon_speech(self, resume_index: int) -> tuple[float, float] | None:
@@ -142,30 +146,28 @@ class StreamingTranscriber:
     # -- decoding -------------------------------------------------------------------------
 
     def process_iter(self) -> list[CaptionUpdate | SpeechActivity]:
-        """Decode whatever is due now: finished utterances first, then the current one."""
+        """Decode whatever is due now, in the order it happened: each finished utterance's pauses
+        and end, then the current utterance's pauses, else a partial decode of it."""
         out: list[CaptionUpdate | SpeechActivity] = self._activity
         self._activity = []
         while self.finished:
-            out.append(self._final(self.finished.pop(0)))
+            utt = self.finished.pop(0)
+            out.extend(self._commit_pauses(utt))
+            out.append(self._final(utt))
         utt = self.current
-        pause_start = self._pause_to_commit(utt)
         due = self.processed_index - self.last_decode_end >= int(self.step * SAMPLE_RATE)
-        if pause_start is not None:
-            out.append(self._commit_at_pause(utt, pause_start))
+        if utt is not None and utt.pauses:
+            out.extend(self._commit_pauses(utt))
         elif utt is not None and due and self.processed_index - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
             out.append(self._partial(utt))
         return out
 
-    def _pause_to_commit(self, utt: Utterance | None) -> int | None:
-        """Where the pause that ``utt`` is now in began, if its words are due to be committed."""
-        pause = self.vad.pause
-        if utt is None or pause is None or not self.options.pause_commit_ms:
-            return None
-        start, seconds = pause
-        if (seconds * 1000 < self.options.pause_commit_ms or start <= utt.paused_at
-                or self.processed_index < start + self.tail or start - utt.window_start < MIN_DECODE_SECONDS * SAMPLE_RATE):
-            return None
-        return start
+    def _commit_pauses(self, utt: Utterance) -> list[CaptionUpdate]:
+        """Commit the words before each pause the VAD reported in ``utt``, however late the worker
+        gets to it: which pauses are committed depends on the audio, not on the machine's load."""
+        pauses, utt.pauses = utt.pauses, []
+        return [self._commit_at_pause(utt, start) for start in pauses
+                if start > utt.paused_at and start - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE]
 
     def finish(self) -> list[CaptionUpdate | SpeechActivity]:
         end = self.vad.flush()
@@ -235,7 +237,11 @@ class StreamingTranscriber:
     def _partial(self, utt: Utterance) -> CaptionUpdate:
         _, words = self._decode(utt, utt.window_start, self.processed_index)
         utt.last_words, utt.last_words_end = (words, self.processed_index) if words else (None, 0)
-        newly = utt.agreement.insert(words, self.processed_index / SAMPLE_RATE) if words else []
+        if self.options.commit == "pauses":  # shown as tentative; committed at the next pause or end
+            newly = []
+            utt.agreement.propose(words)
+        else:
+            newly = utt.agreement.insert(words, self.processed_index / SAMPLE_RATE) if words else []
         if not words:
             utt.agreement.discard_tentative()
         newly += self._cut_if_long(utt, words)
@@ -249,7 +255,14 @@ class StreamingTranscriber:
             return []
         forced: list[TimedWord] = []
         boundary = int(self.log.last_end * SAMPLE_RATE)
-        if boundary <= utt.window_start:  # nothing agreed in a whole window: take the settled part as it is
+        if boundary <= utt.window_start and self.options.commit == "pauses":
+            # No pause in a whole window: decode exactly the window's worth (not whatever audio the
+            # worker has by now) and commit it, so where the cut falls depends on the audio alone.
+            edge = utt.window_start + limit
+            settled = self._decode(utt, utt.window_start, edge, final=True)[1]
+            forced = utt.agreement.commit_all(settled, audio_end=edge / SAMPLE_RATE)
+            boundary = int(self.log.last_end * SAMPLE_RATE) if forced else edge
+        elif boundary <= utt.window_start:  # nothing agreed in a whole window: take the settled part as it is
             forced = utt.agreement.commit_all(words, audio_end=self.processed_index / SAMPLE_RATE)
             boundary = int(self.log.last_end * SAMPLE_RATE) if forced else self.processed_index
         utt.window_start = max(utt.window_start, min(boundary, self.processed_index))
@@ -261,7 +274,8 @@ class StreamingTranscriber:
     def _settled_words(self, utt: Utterance, end: int) -> list[TimedWord] | None:
         """The utterance's words up to ``end`` (its end or a pause, plus the tail), decoded with the
         final decode's care; None when too little audio is left to hold a word."""
-        if utt.last_words is not None and utt.last_words_end >= end:
+        covered = utt.last_words_end == end if self.options.commit == "pauses" else utt.last_words_end >= end
+        if utt.last_words is not None and covered:
             # The last partial decode already read all of this audio (and the silence after it) and
             # was accepted: decoding the same audio again would give the same greedy answer.
             return utt.last_words
