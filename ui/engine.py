@@ -15,46 +15,22 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
-# The window's whole view of the engine: the rest of ui/ imports these names from here and never
-# a livecaption module itself (tests/test_import_graph.py), so what the window depends on is this
-# list, and none of it pulls in torch.
-from livecaption.asr.device import DeviceChoice
 from livecaption.audio.decode import decode_audio
-from livecaption.audio.sources import FileReplaySource, MicrophoneSource, list_input_devices
-from livecaption.errors import UserError
-from livecaption.streaming.events import (CaptionUpdate, CaptureGap, EngineRestarted, SpeakerLabels, SpeechActivity,
-                                         StreamEnded, StreamStats)
+from livecaption.audio.sources import FileReplaySource, MicrophoneSource
+from livecaption.streaming.events import CaptureGap, EngineRestarted, SpeechActivity, StreamEnded
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
-from livecaption.transcript.export import FORMATS, render, write_text_atomic
-from livecaption.transcript.journal import Journal, list_sessions, mark_recovered, read_journal, sessions_dir
-from livecaption.transcript.live import LiveTranscript, session_options
+from livecaption.transcript.journal import Journal
+# The window's names (ui/engine_names.py), re-exported: the rest of ui/ imports them from here.
+from ui.engine_names import (FORMATS, CaptionUpdate, DeviceChoice, LiveTranscript, SpeakerLabels,  # noqa: F401
+                             StreamStats, UserError, embedded_model_names, list_input_devices, list_sessions,
+                             mark_recovered, new_transcript, read_journal, recorded_options, render, sessions_dir,
+                             speakers_available, write_text_atomic)
 
-__all__ = ["CaptionUpdate", "DeviceChoice", "SpeakerLabels", "speakers_available", "EngineConfig", "EngineController", "FORMATS", "LiveTranscript",
-           "StreamStats", "UserError", "embedded_model_names", "list_input_devices", "list_sessions", "mark_recovered",
-           "new_transcript", "read_journal", "render", "sessions_dir", "write_text_atomic"]
-
-
-def embedded_model_names() -> list[str]:
-    from livecaption.asr import embedded_models
-
-    return list(embedded_models())
-
-
-def speakers_available() -> bool:
-    from livecaption.speakers import available  # the voice encoder's weights are installed
-
-    return available()
-
-
-def new_transcript(model: str, choice: DeviceChoice | None, language: str | None) -> LiveTranscript:
-    """An empty session transcript, with the options header the journal records too."""
-    return LiveTranscript(model, choice.device if choice else "", choice.precision if choice else "",
-                          choice.fallback if choice else None, _recorded_options(language))
-
-
-def _recorded_options(language: str | None) -> dict:
-    return session_options(StreamingOptions(language=language), VadOptions(), language)
+__all__ = ["CaptionUpdate", "DeviceChoice", "SpeakerLabels", "speakers_available", "EngineConfig", "EngineController",
+           "FORMATS", "LiveTranscript", "StreamStats", "UserError", "embedded_model_names", "list_input_devices",
+           "list_sessions", "mark_recovered", "new_transcript", "read_journal", "render", "sessions_dir",
+           "write_text_atomic"]
 
 
 @dataclass(frozen=True)
@@ -187,7 +163,7 @@ class EngineWorker(QObject):
             choice = recognizer.choice
             self.journal = Journal({"model": config.model, "device": choice.device, "precision": choice.precision,
                                     "fallback": choice.fallback,
-                                    "options": _recorded_options(config.language)})
+                                    "options": recorded_options(config.language)})
         return self.journal
 
     def _speaker_tracker(self, journal: Journal):
