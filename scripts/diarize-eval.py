@@ -5,7 +5,9 @@ FILE --speakers auto --format json`` (and ``--speakers N``, the reference's numb
 embedded tiny.en), give each word its segment's speaker, join them into speaker turns and score
 them against the reference RTTM (0.25 s collar each side, overlap scored, train.uem for the AMI
 clips). With ``--live`` also the live path, ``livecaption bench FILE --fast --speakers auto
---events E.jsonl``, whose events lines carry each word's speaker. The baseline labels every
+--events E.jsonl``, whose events lines carry each word's speaker as saved (``speaker``: the
+live labels after the stream's end, reclustered as at save) and as first shown live
+(``first_speaker``); both are scored. The baseline labels every
 transcribed word as one speaker, so all share the same speech detection (the transcript's word
 timings) and differ only in labels.
 
@@ -102,9 +104,11 @@ def labelled_words(transcript: Path) -> tuple[list[tuple[float, float]], list[st
     return words, labels
 
 
-def event_words(events: Path) -> tuple[list[tuple[float, float]], list[str | None]]:
+def event_words(events: Path) -> tuple[list[tuple[float, float]], list[str | None], list[str | None]]:
+    """Each word's times, its speaker as saved and its speaker as first shown live."""
     lines = [json.loads(line) for line in events.read_text().splitlines() if line.strip()]
-    return [(float(e["start"]), float(e["end"])) for e in lines], [e.get("speaker") for e in lines]
+    return ([(float(e["start"]), float(e["end"])) for e in lines], [e.get("speaker") for e in lines],
+            [e.get("first_speaker") for e in lines])
 
 
 def floor(reference, words, uem) -> DerResult:
@@ -136,9 +140,9 @@ def main() -> int:
     encoder.seconds = encoder.audio = 0.0
 
     rows, totals = [], {}
-    modes = ("one speaker", "auto", "N given", "floor") + (("live", "live floor") if args.live else ())
+    modes = ("one speaker", "auto", "N given", "floor") + (("live", "live first", "live floor") if args.live else ())
     print(f"{'file':8s} {'speakers':>8s} " + " ".join(f"{m:>11s}" for m in modes) + "  found")
-    live_cost = []
+    live_cost, live_delays = [], []
     for file_id, path, reference, uem in recordings(SPEECH / "diarization"):
         n_ref = len({label for *_, label in reference})
         results = {}
@@ -155,10 +159,13 @@ def main() -> int:
         results["floor"] = floor(reference, words, uem)
         if args.live:
             report = live_bench(path, folder / f"{file_id}.live.jsonl", args.reuse, args.livecaption_root)
-            live_words, live_labels = event_words(folder / f"{file_id}.live.jsonl")
+            live_words, live_labels, first_labels = event_words(folder / f"{file_id}.live.jsonl")
             results["live"] = diarization_error(reference, speaker_turns(live_words, live_labels), uem=uem)
+            results["live first"] = diarization_error(reference, speaker_turns(live_words, first_labels), uem=uem)
             results["live floor"] = floor(reference, live_words, uem)
-            live_cost.append((report["speaker_labels"]["embed_seconds"], report["speaker_labels"]["speech_seconds_embedded"]))
+            summary = report["speaker_labels"]
+            live_cost.append((summary["embed_seconds"], summary["speech_seconds_embedded"]))
+            live_delays += summary.get("label_delays", [])
         # The embedding cost, measured here in one process (the CLI's own labelling runs in a subprocess).
         audio = decode_audio(path)
         if words:
@@ -169,7 +176,7 @@ def main() -> int:
         rows.append({"file": file_id, "speakers": n_ref, "found": found,
                      **{k: {"der": v.der, "missed": v.missed, "false_alarm": v.false_alarm,
                             "confusion": v.confusion, "total": v.total} for k, v in results.items()}})
-        print(f"{file_id:8s} {n_ref:8d} " + " ".join(f"{results[m].der:11.1%}" for m in modes) + f"  {found}")
+        print(f"{file_id:8s} {n_ref:8d} " + " ".join(f"{results[m].der:11.1%}" for m in modes) + f"  {found}", flush=True)
     ami = [r for r in rows if r["file"] != "sample"]
     for key in modes:
         mean = np.mean([r[key]["der"] for r in ami])
@@ -179,7 +186,10 @@ def main() -> int:
     if live_cost:
         spent, speech = map(sum, zip(*live_cost))
         print(f"live embedding: {spent:.2f} s for {speech:.1f} s of utterances = {spent / max(speech, 1e-9):.4f} s "
-              "per second of speech (one embedding per utterance, on the labels' own thread)")
+              "per second of speech (1.5 s windows every 0.5 s, on the labels' own thread)")
+        if live_delays:
+            print(f"live label delay after the utterance's captions: p50 {np.percentile(live_delays, 50):.3f} s, "
+                  f"p95 {np.percentile(live_delays, 95):.3f} s, max {max(live_delays):.3f} s ({len(live_delays)} utterances)")
     cost = encoder.seconds / max(encoder.audio, 1e-9)
     print(f"embedding: {encoder.seconds:.2f} s for {encoder.audio:.1f} s of windows = {cost:.4f} s per second "
           f"of speech ({platform.processor() or platform.machine()}, embedding threads: "

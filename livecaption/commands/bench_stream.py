@@ -80,7 +80,7 @@ def run_stream_bench(args: argparse.Namespace) -> int:
     pipeline = stream_file(recognizer, audio, args.fast, options, vad_options_from(args),
                            on_event=tracker.event if tracker else None, audio_tap=tracker.audio if tracker else None)
     core, words = pipeline.core, pipeline.committed
-    speakers = _speakers_of(tracker, words) if tracker else None
+    speakers, first_speakers = _speakers_of(tracker, words) if tracker else (None, None)
     emission = [w.emitted - w.end for w in words]
     memory = recognizer.memory_stats()
     peak_rss = peak_rss_bytes()
@@ -114,7 +114,8 @@ def run_stream_bench(args: argparse.Namespace) -> int:
         print_report(report)
     if args.events:  # after the report, so a late write failure cannot lose it
         lines = [json.dumps({"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
-                             "emitted": round(w.emitted, 3), **({"speaker": speakers[i]} if speakers else {})},
+                             "emitted": round(w.emitted, 3),
+                             **({"speaker": speakers[i], "first_speaker": first_speakers[i]} if speakers else {})},
                             ensure_ascii=False) for i, w in enumerate(words)]
         # Checked before the run (validation); checked again here, as the run took a while.
         write_text_atomic(Path(args.events), "".join(line + "\n" for line in lines), force=args.force,
@@ -131,21 +132,24 @@ def _speaker_tracker(audio):
     return LiveSpeakerTracker()
 
 
-def _speakers_of(tracker, words) -> list[str | None]:
-    """Each committed word's speaker: its utterance's label once every utterance is labelled
-    (the live labels, short utterances filled by their neighbours; not re-clustered)."""
+def _speakers_of(tracker, words) -> tuple[list[str | None], list[str | None]]:
+    """Each committed word's speaker as saved (the live labels once the stream has ended, the whole
+    session reclustered as the window does at save) and as first shown while it ran (labels may
+    change as evidence grows: both are reported)."""
     from livecaption.streaming.events import CaptionUpdate
 
     tracker.event(CaptionUpdate((), "", 0.0, utterance_ended=True))  # an utterance still open ends here
     tracker.wait(timeout=None)
+    first = dict(zip(_keys(tracker.words()), tracker.first_shown))
+    tracker.relabel_all(timeout=None)
     tracker.close()
-    labels, spans = tracker.labels(), tracker.utterances
-    out, k = [], 0
-    for w in words:  # utterances are consecutive runs of the committed words, in order
-        while k < len(spans) - 1 and w.start >= spans[k + 1][0] - 1e-6:
-            k += 1
-        out.append(labels[k] if k < len(labels) and spans[k][0] - 1e-6 <= w.start <= spans[k][1] + 1e-6 else None)
-    return out
+    final = dict(zip(_keys(tracker.words()), tracker.word_labels()))
+    keys = _keys([(w.start, w.end) for w in words])  # the tracker saw exactly the committed words
+    return [final.get(k) for k in keys], [first.get(k) for k in keys]
+
+
+def _keys(words) -> list[tuple[int, int]]:
+    return [(round(start * 1000), round(end * 1000)) for start, end in words]
 
 
 def _speaker_summary(tracker, speakers: list[str | None]) -> dict:
@@ -155,10 +159,12 @@ def _speaker_summary(tracker, speakers: list[str | None]) -> dict:
         "utterances": len(tracker.utterances),
         "unlabelled_words": sum(1 for s in speakers if s is None),
         "embed_seconds": round(tracker.embed_seconds, 3),
-        "speech_seconds_embedded": round(spoken, 2),
+        "speech_seconds_embedded": round(spoken, 2),  # speech in runs judged by their windows (>= 1 s)
+        "window_seconds_embedded": round(tracker.window_seconds, 2),
         "embed_seconds_per_speech_second": round(tracker.embed_seconds / spoken, 4) if spoken else None,
         "label_delay_p50": _percentile(tracker.delays, 50),
         "label_delay_p95": _percentile(tracker.delays, 95),
+        "label_delays": [round(d, 4) for d in tracker.delays],  # per utterance, for pooling over files
         "error": tracker.error,
     }
 

@@ -1,7 +1,10 @@
 """Who said what: offline speaker labels on the CPU (issue #12). No Qt here.
 
 - ``label_segments`` / ``label_words``: a whole file at once (transcribe, bench);
-- ``OnlineSpeakerLabeler``: utterance by utterance while captioning, ``relabel_all`` at save;
+- ``WindowedLabeler`` (via ``live.LiveSpeakerTracker``): while captioning, word by word from 1.5 s
+  windows, the session reclustered after each utterance and at save;
+- ``OnlineSpeakerLabeler``: one embedding per utterance (the first live labeller; no longer used by
+  the tracker, since voices change inside utterances);
 - ``VoiceEncoder`` / ``shared_encoder``: the GE2E embeddings both use (torch imported on first use);
 - ``diarization_error``: DER for benchmarks and tests.
 

@@ -43,6 +43,9 @@ class FileLabelOptions:
     max_speakers: int = 6  # for "auto"
     min_cluster_seconds: float = 3.0  # a "speaker" heard for less than this is folded into the nearest
     min_silhouette: float = 0.1  # below this, several speakers do not explain the voices better than one
+    # A cut with more clusters must beat the best so far by this much (0: any gain). Live mode sets
+    # it: reclustered after every utterance, a near tie that splits one voice would flicker.
+    prefer_fewer: float = 0.0
 
     def __post_init__(self):
         if not 0 < self.hop <= self.window:
@@ -140,9 +143,49 @@ def cluster_windows(embeddings: np.ndarray, speakers: Speakers, options: FileLab
         if len(np.unique(labels)) < k:
             continue  # folding undid this cut: a smaller k already covers it
         score = silhouette(embeddings, labels)
-        if score > best:
+        if score > best + (options.prefer_fewer if best > options.min_silhouette else 0.0):
             best, best_labels = score, labels
     return best_labels
+
+
+def word_clusters(words: Sequence[tuple[float, float]], run_of_word: Sequence[int | None],
+                  runs: Sequence[tuple[float, float]], spans: Sequence[tuple[float, float]],
+                  window_labels: np.ndarray, min_seconds: float = MIN_SECONDS) -> list[int | None]:
+    """Each word's cluster from the windows' clusters (file mode and live mode share this).
+
+    A word takes the majority cluster of the windows over its middle (``window_labels`` -1: a window
+    with no usable embedding); ``spans`` must be sorted by start, as ``windows_over`` makes them.
+    Runs shorter than ``min_seconds`` are never judged by their own voice: a short run takes the
+    label of the runs on both sides when those agree, else stays None (``fill_short``).
+    """
+    starts = np.array([s for s, _ in spans], dtype=np.float64)
+    ends = np.array([e for _, e in spans], dtype=np.float64)
+    longest = float((ends - starts).max()) if len(spans) else 0.0
+    word_labels: list[int | None] = []
+    for start, end in words:
+        middle = (start + end) / 2
+        # Windows over the middle start within `longest` before it: only those are compared.
+        lo, hi = np.searchsorted(starts, middle - longest - 1e-9), np.searchsorted(starts, middle, side="right")
+        near = slice(lo, hi)
+        votes = window_labels[near][(middle <= ends[near]) & (window_labels[near] >= 0)]
+        word_labels.append(int(np.bincount(votes).argmax()) if len(votes) else None)
+
+    # The short-run rule, applied run by run: a run is labeled by its words' majority.
+    members: list[list[int]] = [[] for _ in runs]
+    for lab, r in zip(word_labels, run_of_word):
+        if r is not None and lab is not None:
+            members[r].append(lab)
+    run_labels = [max(set(labels), key=labels.count) if labels else None for labels in members]
+    filled = fill_short(run_labels, [e - s for s, e in runs], min_seconds)
+    final: list[int | None] = []
+    for lab, r in zip(word_labels, run_of_word):
+        if r is None:
+            final.append(None)
+        elif runs[r][1] - runs[r][0] < min_seconds:
+            final.append(filled[r])
+        else:
+            final.append(lab)
+    return final
 
 
 def label_words(audio: np.ndarray, words: Sequence[tuple[float, float]], speakers: Speakers = "auto",
@@ -161,29 +204,9 @@ def label_words(audio: np.ndarray, words: Sequence[tuple[float, float]], speaker
     window_labels = np.full(len(spans), -1)
     window_labels[usable] = cluster_windows(embeddings[usable], speakers, options)
 
-    starts = np.array([s for s, _ in spans])
-    ends = np.array([e for _, e in spans])
-    run_of_word, word_labels = [], []
-    for start, end in words:
-        middle = (start + end) / 2
-        run_of_word.append(next((i for i, (a, b) in enumerate(runs) if a <= middle <= b), None))
-        votes = window_labels[(starts <= middle) & (middle <= ends) & (window_labels >= 0)]
-        word_labels.append(int(np.bincount(votes).argmax()) if len(votes) else None)
-
-    # The short-run rule, applied run by run: a run is labeled by its words' majority.
-    run_labels: list[int | None] = []
-    for i in range(len(runs)):
-        labels = [lab for lab, r in zip(word_labels, run_of_word) if r == i and lab is not None]
-        run_labels.append(max(set(labels), key=labels.count) if labels else None)
-    filled = fill_short(run_labels, [e - s for s, e in runs], options.min_seconds)
-    final = []
-    for lab, r in zip(word_labels, run_of_word):
-        if r is None:
-            final.append(None)
-        elif runs[r][1] - runs[r][0] < options.min_seconds:
-            final.append(filled[r])
-        else:
-            final.append(lab)
+    middles = [(start + end) / 2 for start, end in words]
+    run_of_word = [next((i for i, (a, b) in enumerate(runs) if a <= middle <= b), None) for middle in middles]
+    final = word_clusters(words, run_of_word, runs, spans, window_labels, options.min_seconds)
     # Number speakers by first appearance, so the first voice heard is Speaker 1.
     order = {lab: rank for rank, lab in enumerate(dict.fromkeys(lab for lab in final if lab is not None))}
     return [speaker_name(order[lab]) if lab is not None else None for lab in final]
