@@ -235,7 +235,14 @@ def _listen(args: argparse.Namespace) -> None:
     check_env_folder("LIVECAPTION_DATA_DIR", writable=True)  # the session journal goes there
     check_sessions_folder(writable=True)
     check_cache_folder()
-    check_language_for_model(args.model, args.language)
+    check_language_for_model(args.model, args.language, args.task)
+    if args.prompt is not None:
+        from livecaption.streaming.options import MAX_VOCABULARY_CHARS
+
+        args.prompt = " ".join(args.prompt.split()) or None
+        if args.prompt is not None and len(args.prompt) > MAX_VOCABULARY_CHARS:
+            raise UserError(f"--prompt is {len(args.prompt)} characters; live captions take at most "
+                            f"{MAX_VOCABULARY_CHARS} (names and terms, not a text)")
     if args.speakers:
         from livecaption.speakers.transcripts import require_encoder
 

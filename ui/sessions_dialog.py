@@ -120,7 +120,7 @@ class SessionsDialog(QDialog):
             return
         _, transcript = read_journal(session.path)
         # The user confirmed any overwrite in the file dialog, but never over a session's journal.
-        write_text_atomic(Path(path), render(transcript.to_transcription(session.language or "en"), fmt), force=True,
+        write_text_atomic(Path(path), render(transcript.to_transcription(session.language), fmt), force=True,
                           reads=journal_files(self.folder))
 
     def export_dialog(self) -> None:

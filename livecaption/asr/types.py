@@ -42,6 +42,9 @@ class Segment:
     # Who said it ("Speaker 1", a name the user gave, "You"), when the transcript was labelled;
     # None there means too short to judge (never a guess). Unlabelled transcripts leave it None.
     speaker: str | None = None
+    # The language it was spoken in, when a transcript holds several (live captions detect it per
+    # utterance); None: the transcript's ``language``.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,15 +58,21 @@ class Transcription:
     precision: str
     fallback: str | None = None
     options: dict = field(default_factory=dict)
+    # How sure the model was of ``language`` when it detected it (None: it was given, or the model
+    # has one language): the streaming core keeps a short utterance's language steady with it.
+    language_probability: float | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        if data.get("language_probability") is None:
+            data.pop("language_probability", None)
         # A labelled transcript (options["speakers"] set) gives every segment its speaker, null
         # included; an unlabelled one keeps exactly the fields it always had.
         labelled = self.labelled
         data["segments"] = [
             {"start": seg.start, "end": seg.end, "text": seg.text, **seg.scores,
              **({"speaker": seg.speaker} if labelled else {}),
+             **({"language": seg.language} if seg.language else {}),
              "words": [asdict(w) for w in seg.words]}
             for seg in self.segments
         ]

@@ -73,7 +73,12 @@ def register(commands) -> None:
     listen = commands.add_parser("listen", help="live captions in the terminal from a microphone")
     listen.add_argument("--input", default=None, metavar="DEV", help="input device index or name (default: system default)")
     add_model_options(listen)
-    listen.add_argument("--language", default="auto", help="language code, or auto to detect (default: auto)")
+    listen.add_argument("--language", default="auto",
+                        help="language code, or auto to detect it per utterance (default: auto)")
+    listen.add_argument("--task", default="transcribe", choices=("transcribe", "translate"),
+                        help="translate: captions in English, the spoken language still recorded (multilingual models)")
+    listen.add_argument("--prompt", default=None, metavar="TEXT",
+                        help="names and terms the captions should get right (e.g. \"Dana, Kubernetes, OKR\")")
     listen.add_argument("-o", "--output", default=None, help="save the transcript here on exit (txt/srt/vtt/json by extension)")
     listen.add_argument("--force", action="store_true", help="overwrite an existing output file")
     listen.add_argument("--replay", default=None, metavar="FILE",
@@ -96,14 +101,15 @@ def run_listen(args: argparse.Namespace) -> int:
     if output is not None:
         check_writable(output, args.force, reads)
     language = args.language
-    options = StreamingOptions(language=language, pause_commit_ms=args.pause_commit_ms, commit=args.commit)
+    options = StreamingOptions(language=language, pause_commit_ms=args.pause_commit_ms, commit=args.commit,
+                               task=args.task, vocabulary=args.prompt)
     vad_options = vad_options_from(args)
     if args.replay:
         source = FileReplaySource(decode_audio(args.inputs[0]), realtime=True, description=f"replay of {args.replay}")
     else:
         source = MicrophoneSource(args.input)
     recognizer = load_recognizer_for(args)
-    recognizer.check_options(TranscribeOptions(language=language))  # models whose metadata said nothing
+    recognizer.check_options(TranscribeOptions(language=language, task=args.task))  # models whose metadata said nothing
     choice = recognizer.choice
     recorded = session_options(options, vad_options, language)
     transcript = LiveTranscript(args.model, choice.device, choice.precision, choice.fallback, recorded)
@@ -135,7 +141,7 @@ def run_listen(args: argparse.Namespace) -> int:
         print(f"session journal: {journal.path}", file=sys.stderr)
     if output is not None:
         try:
-            write_text_atomic(output, render(transcript.to_transcription(language or "en"), format_for(args.output)),
+            write_text_atomic(output, render(transcript.to_transcription(language), format_for(args.output)),
                               force=args.force, reads=reads)
         except OutputError as exc:  # e.g. the name was taken during the session: say where the words are
             kept = f"; the session is kept: livecaption recover {journal.session} -o FILE" if journal.words_written else ""

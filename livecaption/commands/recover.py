@@ -42,7 +42,7 @@ def run_recover(args: argparse.Namespace) -> int:
     if session.skipped:
         print(f"livecaption: notice: {session.name}: {session.skipped} damaged record(s) skipped, "
               f"{session.words} words recovered", file=sys.stderr)
-    text = render(transcript.to_transcription(session.language or "en"), fmt)
+    text = render(transcript.to_transcription(session.language), fmt)
     if args.output:
         write_text_atomic(Path(args.output), text, force=args.force, reads=[path])
         print(f"{session.name} ({session.words} words) -> {args.output}", file=sys.stderr)

@@ -23,6 +23,7 @@ class CaptionUpdate:
     tentative: str  # the current unstable tail, replaced by the next update
     time: float  # stream-clock seconds
     utterance_ended: bool = False
+    language: str | None = None  # the utterance's language, once known (detected per utterance with auto)
 
 
 @dataclass(frozen=True)

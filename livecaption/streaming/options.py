@@ -36,6 +36,7 @@ class VadOptions:
 
 
 COMMIT_MODES = ("agreement", "pauses")
+MAX_VOCABULARY_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class StreamingOptions:
     # cuts at max_utterance_s: the text depends on the audio alone; partials are tentative only).
     # Measured in docs/benchmarks.md.
     commit: str = "agreement"
+    task: str = "transcribe"  # or "translate": captions in English, the spoken language still recorded
+    # Names and terms that prime the decoder ("Dana, Kubernetes, OKR"), given before the recently
+    # committed text in every decode's prompt; a hypothesis made only of them is not believed
+    # unless the model is sure (Whisper echoes its prompt on silence).
+    vocabulary: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.step_s <= self.max_step_s:
@@ -74,6 +80,11 @@ class StreamingOptions:
             raise UserError("the ring buffer must hold at least one maximal utterance")
         if self.beam_size < 1:
             raise UserError("beam size must be at least 1")
+        if self.task not in ("transcribe", "translate"):
+            raise UserError(f"task must be transcribe or translate, not '{self.task}'")
+        if self.vocabulary is not None and len(self.vocabulary) > MAX_VOCABULARY_CHARS:
+            raise UserError(f"the vocabulary prompt is {len(self.vocabulary)} characters; at most "
+                            f"{MAX_VOCABULARY_CHARS} fit in the model's prompt")
         if self.commit not in COMMIT_MODES:
             raise UserError(f"commit must be one of {', '.join(COMMIT_MODES)}, not '{self.commit}'")
         if self.pause_commit_ms < 0:

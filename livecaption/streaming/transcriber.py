@@ -12,6 +12,7 @@ whole; at end of speech what is left is decoded once more and committed whole.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,11 @@ MIN_DECODE_SECONDS = 0.3  # less audio than this holds no word worth showing
 IDLE_HISTORY_SECONDS = 2.0  # audio kept while idle, enough for any pre-roll
 MAX_PROMPT_WORDS = 100
 PROMPT_TIME_SLACK = 0.05
+# Language per utterance (with language auto on a multilingual model): a detection is believed when
+# the model is sure of it on at least MIN_LANGUAGE_SECONDS of audio, or fairly sure on a clear
+# stretch; otherwise the utterance keeps the language spoken before it (no flapping on "OK.").
+MIN_LANGUAGE_SECONDS, SURE_LANGUAGE = 1.5, 0.9  # seconds decoded: pre-roll and tail included
+CLEAR_LANGUAGE_SECONDS, CLEAR_LANGUAGE = 2.0, 0.5
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Utterance:
     committed: list[CommittedWord] = field(default_factory=list)
     paused_at: int = -1  # the pause (its first sample) whose words were committed last
     pauses: list[int] = field(default_factory=list)  # pauses the VAD reported, not committed yet
+    language: str | None = None  # settled once per utterance (see ``_settle_language``)
 
 
 class StreamingTranscriber:
@@ -75,6 +82,7 @@ class StreamingTranscriber:
         self.cuts = 0  # long utterances cut at a committed word boundary
         self._activity: list[SpeechActivity] = []
         self.vad.pause_ms = options.pause_commit_ms
+        self.language: str | None = None  # the last utterance's, kept by unclear ones
 
     # -- input ----------------------------------------------------------------------------
 
@@ -188,16 +196,22 @@ class StreamingTranscriber:
         # Whisper takes them as already said and skips them in the audio.
         window_start_s = start / SAMPLE_RATE + PROMPT_TIME_SLACK
         before = [w for w in self.log.words[-MAX_PROMPT_WORDS:] if w.end <= window_start_s]
-        prompt = "".join(w.text for w in before)[-self.options.prompt_chars :] or None
+        recent = "".join(w.text for w in before)[-self.options.prompt_chars :]
+        vocabulary = self.options.vocabulary
+        prompt = (f"{vocabulary} {recent.strip()}".strip() if vocabulary else recent) or None
         # The backend decides how: its attempts (a final decode may retry), its own guards.
-        request = TranscribeOptions(language=self.options.language, beam_size=self.options.beam_size, prompt=prompt)
-        attempts = self.policy.attempts(len(audio) / SAMPLE_RATE, request, final)
+        request = TranscribeOptions(language=self.options.language or utt.language, task=self.options.task,
+                                    beam_size=self.options.beam_size, prompt=prompt)
+        seconds = len(audio) / SAMPLE_RATE
         self.recognizer.begin_decode()
         began = time.perf_counter()
-        for options in attempts:
-            result, reason = self._run_model(audio, options)
-            if reason is None or not self.policy.retry(reason, options):
-                break
+        result, reason = self._attempts(audio, request, final)
+        if reason is None and request.language is None:
+            kept = self._settle_language(utt, result, seconds, final)
+            if kept is not None and final:  # unclear, and not the language spoken so far: decode in that one
+                result, reason = self._attempts(audio, dataclasses.replace(request, language=kept), final)
+            elif kept is not None:
+                reason = "language unclear"  # a partial: no tentative text in a language that may flap
         spent = time.perf_counter() - began
         self.compute_seconds += spent
         took = self.clock.charge(spent)
@@ -214,6 +228,31 @@ class StreamingTranscriber:
             if w.text.strip() and w.probability >= self.options.min_word_probability
         ]
         return result, drop_unlikely_repeats(words)
+
+    def _attempts(self, audio: np.ndarray, request: TranscribeOptions, final: bool) -> tuple[Transcription, str | None]:
+        for options in self.policy.attempts(len(audio) / SAMPLE_RATE, request, final):
+            result, reason = self._run_model(audio, options)
+            if reason is None or not self.policy.retry(reason, options):
+                break
+        return result, reason
+
+    def _settle_language(self, utt: Utterance, result: Transcription, seconds: float, final: bool) -> str | None:
+        """Pin ``utt``'s language from a decode that detected it. A detection is believed when it is
+        sure, or clear on enough audio; an unclear one keeps the language spoken so far. Returns that
+        kept language when it differs from what this decode used, else None."""
+        detected, probability = result.language, result.language_probability
+        if probability is None:  # the model has one language, or was told: nothing to settle
+            utt.language = detected
+            return None
+        sure = seconds >= MIN_LANGUAGE_SECONDS and probability >= SURE_LANGUAGE
+        clear = seconds >= CLEAR_LANGUAGE_SECONDS and probability >= CLEAR_LANGUAGE
+        if sure or clear or self.language is None:
+            if sure or clear or final:
+                utt.language = detected
+            return None
+        if final:
+            utt.language = self.language
+        return self.language if detected != self.language else None
 
     def _run_model(self, audio: np.ndarray, options: TranscribeOptions) -> tuple[Transcription, str | None]:
         self.decodes += 1
@@ -232,7 +271,11 @@ class StreamingTranscriber:
         if not utt.first_shown and (committed or tentative):
             utt.first_shown = True
             self.first_word_latencies.append(now - utt.onset_time)
-        return CaptionUpdate(committed=committed, tentative=tentative, time=now, utterance_ended=ended)
+        if ended:  # an utterance that never settled one (nothing believed in it) keeps the last
+            utt.language = utt.language or self.language
+            self.language = utt.language
+        return CaptionUpdate(committed=committed, tentative=tentative, time=now, utterance_ended=ended,
+                             language=utt.language or self.options.language)
 
     def _partial(self, utt: Utterance) -> CaptionUpdate:
         _, words = self._decode(utt, utt.window_start, self.processed_index)

@@ -75,6 +75,7 @@ class Journal:
                 "words": [{"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
                            "emitted": round(w.emitted, 3), "p": round(w.probability, 4)} for w in update.committed],
                 "utterance_ended": update.utterance_ended,
+                **({"language": update.language} if update.language else {}),
             })
 
     def append_speakers(self, event) -> None:
@@ -228,8 +229,11 @@ def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
             words = _words(record)
             if words is not None:
                 count += len(words)
+                language = record.get("language")
                 transcript.add(CaptionUpdate(committed=words, tentative="", time=0.0,
-                                             utterance_ended=record["utterance_ended"]))
+                                             utterance_ended=record["utterance_ended"],
+                                             language=language if isinstance(language, str) and len(language) <= 16
+                                             else None))
                 finished = False
                 continue
         elif kind == "gap":

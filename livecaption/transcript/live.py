@@ -14,6 +14,9 @@ class LiveTranscript:
         self.options = options
         self.segments: list[list[CommittedWord]] = []
         self._open: list[CommittedWord] = []
+        # The language of each utterance in ``segments`` (and of the open one), as the engine said.
+        self.segment_languages: list[str | None] = []
+        self._open_language: str | None = None
         self.gaps: list[tuple[float, float, str]] = []  # (start, end, reason): audio that was never captioned
         # Speaker labels (issue #12), keyed by the utterance's first word's start in ms (the journal
         # keeps times to the ms): the latest label given wins, so relabels and renames just overwrite.
@@ -34,15 +37,20 @@ class LiveTranscript:
 
     def add_gap(self, start: float, end: float, reason: str) -> None:
         if self._open:  # the utterance in progress ended with the capture
-            self.segments.append(self._open)
-            self._open = []
+            self._close_open()
         self.gaps.append((start, end, reason))
+
+    def _close_open(self) -> None:
+        self.segments.append(self._open)
+        self.segment_languages.append(self._open_language)
+        self._open, self._open_language = [], None
 
     def add(self, update: CaptionUpdate) -> None:
         self._open.extend(update.committed)
+        if update.language:
+            self._open_language = update.language
         if update.utterance_ended and self._open:
-            self.segments.append(self._open)
-            self._open = []
+            self._close_open()
 
     def words(self) -> list[CommittedWord]:
         return [w for seg in self.segments for w in seg] + self._open
@@ -51,7 +59,22 @@ class LiveTranscript:
         """Words per utterance, the one still open included."""
         return self.segments + ([self._open] if self._open else [])
 
-    def to_transcription(self, language: str = "en", duration: float | None = None) -> Transcription:
+    def languages(self) -> list[str | None]:
+        """The language of each utterance of ``groups()``."""
+        return self.segment_languages + ([self._open_language] if self._open else [])
+
+    def main_language(self) -> str | None:
+        """The language most words were spoken in (None when the engine never said)."""
+        counts: dict[str, int] = {}
+        for group, language in zip(self.groups(), self.languages()):
+            if language:
+                counts[language] = counts.get(language, 0) + len(group)
+        return max(counts, key=counts.get) if counts else None
+
+    def to_transcription(self, language: str | None = None, duration: float | None = None) -> Transcription:
+        """The session as a transcript. Its language is the one most words were spoken in, as
+        detected; ``language`` (the session's setting) only where the engine never said (journals
+        from before languages were recorded); "und" (undetermined) when nobody knows."""
         groups = self.groups()
         spoken = [
             Segment(
@@ -60,9 +83,11 @@ class LiveTranscript:
                 text="".join(w.text for w in group),
                 words=tuple(Word(w.start, w.end, w.text, w.probability) for w in group),
                 speaker=self.speaker_of(group),
+                language=spoken_in,
             )
-            for group in groups
+            for group, spoken_in in zip(groups, self.languages())
         ]
+        language = self.main_language() or language or "und"
         # A gap is marked where it happened, so nobody mistakes lost audio for silence. The reason
         # says why (no audio from the device, audio dropped when decoding fell behind, a decode that
         # failed); "not captioned" is true of all of them.

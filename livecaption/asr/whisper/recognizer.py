@@ -85,7 +85,7 @@ class WhisperRecognizer:
     # -- the Recognizer protocol (livecaption.asr.types) ------------------------------------
 
     def streaming_policy(self, options: StreamingOptions) -> WhisperStreamingPolicy:
-        return WhisperStreamingPolicy(encoder_padding_s=options.encoder_padding_s)
+        return WhisperStreamingPolicy(encoder_padding_s=options.encoder_padding_s, vocabulary=options.vocabulary)
 
     def begin_decode(self) -> None:
         self.runtime.begin_decode()
@@ -174,6 +174,7 @@ class WhisperRecognizer:
         history: list[int] = self.runtime.encode_text(" " + options.prompt.strip()) if options.prompt else []
         segments: list[Segment] = []
         seek = 0
+        probability = None  # of a detected language
         while seek < content_frames:
             size = min(N_FRAMES, content_frames - seek)
             if _is_digital_silence(audio[seek * HOP_LENGTH : (seek + size) * HOP_LENGTH]):
@@ -182,8 +183,9 @@ class WhisperRecognizer:
             window = torch.nn.functional.pad(mel[:, seek : seek + size], (0, self._window_frames(size, options) - size))
             states = self.runtime.encode(window)
             if language is None:
-                language, _ = self.decoder.detect_language(states)
-                log.info("detected language: %s", language)
+                language, probabilities = self.decoder.detect_language(states)
+                probability = probabilities.get(language)
+                log.info("detected language: %s (p=%.2f)", language, probability or 0.0)
             sot = self.sot_sequence(language, options)
             result = self.decode_with_fallback(states, sot, history, options)
             offset = seek / FRAMES_PER_SECOND
@@ -200,7 +202,7 @@ class WhisperRecognizer:
                 history = []
             if on_progress:
                 on_progress(min(seek / FRAMES_PER_SECOND, duration), duration)
-        return self._result(segments, language, duration, options)
+        return dataclasses.replace(self._result(segments, language, duration, options), language_probability=probability)
 
     def _result(self, segments, language, duration, options) -> Transcription:
         text = "".join(seg.text if seg.text.startswith(" ") else " " + seg.text for seg in segments).strip()

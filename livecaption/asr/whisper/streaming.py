@@ -28,6 +28,7 @@ PHANTOM_PHRASES = {
     "bye", "bye bye", "please subscribe", "subscribe to my channel", "like and subscribe",
     "see you next time", "see you in the next video", "thank you for listening", "so", "okay",
     "subtitles by the amara org community", "transcribed by", "music", "applause", "silence",
+    "you re welcome", "you're welcome",  # what it says on noise after a prompt (tests/test_live_languages.py)
 }
 # A confident decode is what it takes for one of the phrases above to be believed.
 PHANTOM_MIN_LOGPROB = -0.35
@@ -42,6 +43,8 @@ class WhisperStreamingPolicy:
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
+    # The user's vocabulary prompt: on silence or noise Whisper tends to say its prompt back.
+    vocabulary: str | None = None
 
     def attempts(self, audio_seconds: float, request: TranscribeOptions, final: bool) -> list[TranscribeOptions]:
         short_tuning = WhisperTuning(
@@ -83,7 +86,15 @@ class WhisperStreamingPolicy:
             return "no speech"
         if max(seg.scores.get("compression_ratio", 0.0) for seg in segments) > self.compression_ratio_threshold:
             return "loop (compression ratio)"
-        if normalize(result.text) in PHANTOM_PHRASES and (
-                logprob < PHANTOM_MIN_LOGPROB or no_speech > PHANTOM_MAX_NO_SPEECH):
+        unsure = logprob < PHANTOM_MIN_LOGPROB or no_speech > PHANTOM_MAX_NO_SPEECH
+        if normalize(result.text) in PHANTOM_PHRASES and unsure:
             return "phantom phrase"
+        if self.vocabulary and unsure and _only_words_of(result.text, self.vocabulary):
+            return "prompt echo"
         return None
+
+
+def _only_words_of(text: str, vocabulary: str) -> bool:
+    """Whether every word of ``text`` is one of the vocabulary's (what a prompt echo looks like)."""
+    said, known = normalize(text).split(), set(normalize(vocabulary).split())
+    return bool(said) and all(word in known for word in said)
