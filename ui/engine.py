@@ -44,6 +44,8 @@ class EngineConfig:
     replay_from: float = 0.0  # seconds into the recording (a switch mid-replay goes on where it was)
     reconnect_s: float = 30.0  # how long to try to get a lost input device back
     speakers: bool = False  # label who speaks (issue #12): one embedding per utterance, off the caption path
+    task: str = "transcribe"  # or "translate" (issue #14)
+    vocabulary: str | None = None  # names and terms that prime the decoder
 
 
 class LoadCancelled(Exception):
@@ -122,7 +124,8 @@ class EngineWorker(QObject):
         journal = self._session_journal(recognizer, config)
         tracker = self._speaker_tracker(journal) if config.speakers else None
         pipeline = StreamingPipeline(recognizer, self._source(config),
-                                     StreamingOptions(language=config.language, reconnect_s=config.reconnect_s),
+                                     StreamingOptions(language=config.language, reconnect_s=config.reconnect_s,
+                                                      task=config.task, vocabulary=config.vocabulary),
                                      VadOptions(), on_event=lambda event: self._forward(event, holder, tracker),
                                      journal=journal, session_offset=self.offset,
                                      audio_tap=tracker.audio if tracker is not None else None)
@@ -163,7 +166,7 @@ class EngineWorker(QObject):
             choice = recognizer.choice
             self.journal = Journal({"model": config.model, "device": choice.device, "precision": choice.precision,
                                     "fallback": choice.fallback,
-                                    "options": recorded_options(config.language)})
+                                    "options": recorded_options(config.language, config.task, config.vocabulary)})
         return self.journal
 
     def _speaker_tracker(self, journal: Journal):

@@ -34,11 +34,14 @@ def speakers_available() -> bool:
     return available()
 
 
-def new_transcript(model: str, choice: DeviceChoice | None, language: str | None) -> LiveTranscript:
+def new_transcript(model: str, choice: DeviceChoice | None, language: str | None, task: str = "transcribe",
+                   vocabulary: str | None = None) -> LiveTranscript:
     """An empty session transcript, with the options header the journal records too."""
     return LiveTranscript(model, choice.device if choice else "", choice.precision if choice else "",
-                          choice.fallback if choice else None, recorded_options(language))
+                          choice.fallback if choice else None, recorded_options(language, task, vocabulary))
 
 
-def recorded_options(language: str | None) -> dict:
-    return session_options(StreamingOptions(language=language), VadOptions(), language)
+def recorded_options(language: str | None, task: str = "transcribe", vocabulary: str | None = None) -> dict:
+    """The settings a session's transcript and journal record (translation and vocabulary included)."""
+    return session_options(StreamingOptions(language=language, task=task, vocabulary=vocabulary), VadOptions(),
+                           language)

@@ -17,17 +17,19 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMainWind
 from ui import shortcuts
 from ui.banner import Banner
 from ui.caption_view import CaptionView
-from ui.engine import CaptionUpdate, DeviceChoice, EngineConfig, EngineController, LiveTranscript, new_transcript
+from ui.engine import (CaptionUpdate, DeviceChoice, EngineConfig, EngineController, LiveTranscript, new_transcript,
+                       recorded_options)
 from ui.inputs import OUTAGE_POLL_MS, RESCAN_MS, InputActions
 from ui.overlay import CaptionOverlay
 from ui.session_actions import SessionActions
 from ui.sessions_dialog import SessionsDialog
+from ui.language_actions import LanguageActions
 from ui.speaker_actions import SpeakerActions
 from ui.status import StatusPanel
 from ui.toolbar import HUB_ID, OPEN_FOLDER, build_toolbar, mark_precisions, set_languages
 
 
-class MainWindow(SessionActions, SpeakerActions, InputActions, QMainWindow):
+class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, QMainWindow):
     def __init__(self, settings, settings_path: Path, controller: EngineController | None = None):
         super().__init__()
         self.settings, self.settings_path = settings, settings_path
@@ -111,6 +113,7 @@ class MainWindow(SessionActions, SpeakerActions, InputActions, QMainWindow):
             QShortcut(QKeySequence(keys), self, activated=self.toggle_running)
         self.overlay_keys = shortcuts.install(QApplication.instance(), self)
         self._build_speaker_menu()
+        self._build_language_menu()
 
     def _connect_engine(self) -> None:
         worker = self.controller.worker
@@ -140,12 +143,13 @@ class MainWindow(SessionActions, SpeakerActions, InputActions, QMainWindow):
             precision=self.precision_combo.currentData() or "auto",
             language=None if self.language_combo.currentData() in (None, "auto") else self.language_combo.currentData(),
             input_device=self.device_combo.currentData() or None, replay_file=self.active_replay,
-            reconnect_s=self.reconnect_s, speakers=self.speaker_labels_on(),
+            reconnect_s=self.reconnect_s, speakers=self.speaker_labels_on(), task=self.task(),
+            vocabulary=self.vocabulary(),
         )
 
     def _new_transcript(self, choice: DeviceChoice | None = None) -> LiveTranscript:
         language = self.settings.language if self.settings.language != "auto" else None
-        return new_transcript(self.settings.model, choice, language)
+        return new_transcript(self.settings.model, choice, language, self.settings.task, self.settings.vocabulary or None)
 
     def source_label(self) -> str:
         return f"the recording {Path(self.active_replay).name}" if self.active_replay else self.device_combo.currentText()
@@ -182,6 +186,8 @@ class MainWindow(SessionActions, SpeakerActions, InputActions, QMainWindow):
         self.status.set_listening(self.source_label())
         self._record_choice(choice)
         self.transcript.model = self.model_combo.currentText()
+        config = self.config()  # what this stream runs with is what the saved transcript says
+        self.transcript.options = recorded_options(config.language, config.task, config.vocabulary)
         self._show_guidance()
         self.outage_timer.start()
         if choice.fallback and not expected:
@@ -322,6 +328,7 @@ class MainWindow(SessionActions, SpeakerActions, InputActions, QMainWindow):
     def _model_languages(self, model: str, known) -> None:
         if model == self.model_combo.currentText():
             set_languages(self.language_combo, known, self.settings.language)
+            self.follow_model_languages(known)
 
     def _show_guidance(self) -> None:
         source = self.source_label() if self.controller.running else self.device_combo.currentText()

@@ -27,6 +27,8 @@ class AppSettings:
     overlay_font_size: int = 26
     overlay_geometry: str = ""  # "x,y,w,h"
     speaker_labels: bool = False  # label who speaks (needs livecaption[speakers])
+    task: str = "transcribe"  # or "translate": captions in English (multilingual models)
+    vocabulary: str = ""  # names and terms that prime the decoder
 
     @staticmethod
     def default_path() -> Path:
@@ -55,6 +57,9 @@ class AppSettings:
         settings = cls(**values)
         if settings.precision not in PRECISIONS:
             settings.precision = "auto"
+        if settings.task not in ("transcribe", "translate"):
+            settings.task = "transcribe"
+        settings.vocabulary = " ".join(settings.vocabulary.split())[:300]
         settings.font_size = min(72, max(8, settings.font_size))
         settings.overlay_font_size = min(96, max(10, settings.overlay_font_size))
         return settings
