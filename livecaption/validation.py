@@ -236,13 +236,7 @@ def _listen(args: argparse.Namespace) -> None:
     check_sessions_folder(writable=True)
     check_cache_folder()
     check_language_for_model(args.model, args.language, args.task)
-    if args.prompt is not None:
-        from livecaption.streaming.options import MAX_VOCABULARY_CHARS
-
-        args.prompt = " ".join(args.prompt.split()) or None
-        if args.prompt is not None and len(args.prompt) > MAX_VOCABULARY_CHARS:
-            raise UserError(f"--prompt is {len(args.prompt)} characters; live captions take at most "
-                            f"{MAX_VOCABULARY_CHARS} (names and terms, not a text)")
+    _check_vocabulary(args)
     if args.speakers:
         from livecaption.speakers.transcripts import require_encoder
 
@@ -259,6 +253,18 @@ def _recover(args: argparse.Namespace) -> None:
         raise UserError("-o needs a SESSION to export; see livecaption recover --list")
 
 
+def _check_vocabulary(args: argparse.Namespace) -> None:
+    """A live vocabulary prompt (listen/bench --prompt): names and terms, short enough for the prompt."""
+    if args.prompt is None:
+        return
+    from livecaption.streaming.options import MAX_VOCABULARY_CHARS
+
+    args.prompt = " ".join(args.prompt.split()) or None
+    if args.prompt is not None and len(args.prompt) > MAX_VOCABULARY_CHARS:
+        raise UserError(f"--prompt is {len(args.prompt)} characters; live captions take at most "
+                        f"{MAX_VOCABULARY_CHARS} (names and terms, not a text)")
+
+
 def _bench(args: argparse.Namespace) -> None:
     from livecaption.asr.whisper.models import EMBEDDED_MODELS
     from livecaption.outputs import check_output
@@ -266,7 +272,8 @@ def _bench(args: argparse.Namespace) -> None:
     check_env_folder("LIVECAPTION_CACHE_DIR")
     check_cache_folder()
     check_device(args.device, args.precisions if (args.offline or args.compare) else args.precision)
-    check_language_for_model(args.model, args.language)
+    check_language_for_model(args.model, args.language, args.task)
+    _check_vocabulary(args)
     if (args.offline or args.compare) and args.model not in EMBEDDED_MODELS:
         raise UserError(f"bench runs on an embedded model ({', '.join(EMBEDDED_MODELS)}), not '{args.model}'")
     if args.compare:

@@ -55,6 +55,9 @@ def register(commands) -> None:
     bench.add_argument("--precisions", default="fp32,bf16,int8,fp16", help="with --offline: comma-separated list")
     bench.add_argument("--beam-size", type=int, default=None, help="default: 5 offline, 1 streaming")
     bench.add_argument("--language", default=None)
+    bench.add_argument("--task", default="transcribe", choices=("transcribe", "translate"),
+                       help="streaming: translate = English captions (multilingual models)")
+    bench.add_argument("--prompt", default=None, metavar="TEXT", help="streaming: a vocabulary prompt")
     bench.add_argument("--encoder-padding", default=None, metavar="SECONDS|full", type=_padding,
                        help="streaming: encoder window = the audio plus this padding (default: "
                             "'full', Whisper's whole 30 s window)")

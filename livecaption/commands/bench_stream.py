@@ -67,12 +67,14 @@ def run_stream_bench(args: argparse.Namespace) -> int:
     audio = decode_audio(args.inputs[0] if getattr(args, "inputs", None) else args.file)
     reference = Path(args.ref).read_text(encoding="utf-8") if args.ref else None
     recognizer = load_recognizer(args.model, args.device, args.precision)
-    options = StreamingOptions(language=args.language, beam_size=args.beam_size or 1,
+    options = StreamingOptions(language=args.language, beam_size=args.beam_size or 1, task=args.task,
+                               vocabulary=args.prompt,
                                pause_commit_ms=args.pause_commit_ms, commit=args.commit)
     if args.encoder_padding is not None:
         options = replace(options, encoder_padding_s=None if args.encoder_padding == "full" else args.encoder_padding)
     recognizer.transcribe(audio[: SAMPLE_RATE * 3], TranscribeOptions(beam_size=1))  # warm-up
-    offline = recognizer.transcribe(audio, TranscribeOptions(language=args.language)).text
+    offline = recognizer.transcribe(audio, TranscribeOptions(language=args.language, task=args.task,
+                                                             prompt=args.prompt)).text
     mode = "fast" if args.fast else "realtime"
     print(f"bench: streaming {args.file} ({len(audio) / SAMPLE_RATE:.1f} s, {mode}) with {args.model} on "
           f"{recognizer.describe_device()}", file=sys.stderr)
