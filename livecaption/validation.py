@@ -180,6 +180,10 @@ def _common(args: argparse.Namespace) -> None:
         if value is not None:
             check_path_name(value, flag)
     check_bounds(args)
+    pause, hangover = getattr(args, "pause_commit_ms", 0), getattr(args, "hangover_ms", None)
+    if pause and hangover is not None and pause >= hangover:
+        raise UserError(f"--pause-commit-ms ({pause}) must be shorter than --hangover-ms ({hangover}): a silence "
+                        "that long already ends the utterance")
     if getattr(args, "batch_size", None) is not None and not getattr(args, "batched", False):
         raise UserError("--batch-size goes with --batched")
     if getattr(args, "prompt", None) is not None and len(args.prompt) > MAX_PROMPT_CHARS:
@@ -274,6 +278,11 @@ def _bench(args: argparse.Namespace) -> None:
     check_device(args.device, args.precisions if (args.offline or args.compare) else args.precision)
     check_language_for_model(args.model, args.language, args.task)
     _check_vocabulary(args)
+    streaming_only = [flag for flag, used in (("--task translate", args.task != "transcribe"),
+                                               ("--prompt", args.prompt is not None),
+                                               ("--commit pauses", args.commit != "agreement")) if used]
+    if streaming_only and (args.offline or args.compare):
+        raise UserError(f"{', '.join(streaming_only)} go with the streaming bench, not --offline or --compare")
     if (args.offline or args.compare) and args.model not in EMBEDDED_MODELS:
         raise UserError(f"bench runs on an embedded model ({', '.join(EMBEDDED_MODELS)}), not '{args.model}'")
     if args.compare:

@@ -199,3 +199,60 @@ def test_listen_refuses_translation_on_an_english_only_model_and_an_overlong_pro
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "English-only" in done.stderr
     done = run_cli("listen", "--prompt", "word " * 100, "--replay", str(clip_path("jfk.flac")))
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "at most 300" in done.stderr
+
+
+def test_a_pause_early_in_an_utterance_does_not_fix_its_language():
+    """At the default pause commits. "one", "two", "three" (English), then JFK, which the VAD hears
+    as one utterance with a pause 8.1 s in. The model cannot tell its language from less than 9 s
+    of it (p 0.45: French, unsure), and is sure it is French from more. The pause's decode reads
+    less: it must not pin the utterance to the English spoken before it."""
+    jfk, three = decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav"))
+    audio = np.concatenate([silence(0.5), three, silence(1.5), jfk, silence(1.5)]).astype(np.float32)
+
+    def heard(start, seconds):
+        if start < 4.0:
+            return "en", 0.97
+        return ("fr", 0.97) if seconds >= 9.0 else ("fr", 0.45)
+
+    recognizer = Polyglot(audio, voiced_words(audio), heard)
+    _, updates = stream(recognizer, StreamingOptions())
+    languages = _languages(updates)
+    assert languages[:3] == ["en"] * 3 and languages[3] == "fr", languages
+    # The pause was committed (in the language spoken so far: its own decode could not tell) ...
+    assert any(not u.utterance_ended and u.committed for u in updates if u.time > 4.0)
+
+
+def test_when_the_redo_in_the_kept_language_is_not_believed_the_words_heard_first_stand():
+    from fake_recognizer import SingleAttempt
+
+    audio = _three_utterances()
+    script = voiced_words(audio)
+
+    class Stubborn(Polyglot):  # forced into English, the French utterance comes out as a phantom
+        def transcribe(self, audio_slice, options):
+            result = super().transcribe(audio_slice, options)
+            if options.language == "en" and self.calls[-1].start > 16:
+                return dataclasses.replace(result, text="Thank you.")
+            return result
+
+    recognizer = Stubborn(audio, script, _heard(("fr", 0.4)))
+    recognizer.policy = SingleAttempt(reject={"Thank you.": "phantom phrase"})
+    _, updates = stream(recognizer, StreamingOptions(pause_commit_ms=0))
+    last = [w for w, start, _ in script if start > 16.5]
+    assert [w.text.strip() for u in updates for w in u.committed][-len(last):] == last
+    assert _languages(updates)[-1] == "fr"  # the words stand in the language they were heard in
+
+
+def test_a_settings_change_mid_session_reaches_the_recovered_transcript(tmp_path, tiny_fp32):
+    from livecaption.streaming.events import CommittedWord
+
+    journal = Journal({"model": "tiny.en", "options": {"language": None, "streaming": {"task": "transcribe"}}},
+                      folder=tmp_path)
+    journal.append(CaptionUpdate((CommittedWord(" Hello", 0.0, 0.5, 1.0, 0.9),), "", 1.0, True))
+    journal.append_settings({"language": None, "streaming": {"task": "translate", "vocabulary": "Dana"}})
+    journal.close()
+    session, transcript = read_journal(journal.path)
+    data = json.loads(render(transcript.to_transcription(session.language), "json"))
+    assert data["options"]["streaming"] == {"task": "translate", "vocabulary": "Dana"}
+    # A session on auto from before languages were recorded: tiny.en only knows English.
+    assert session.language == "en" and data["language"] == "en"

@@ -196,3 +196,16 @@ def test_with_commits_at_pauses_the_text_is_the_same_at_every_decode_speed(speec
         assert len(set(texts.values())) == 1, texts
     else:  # the control: the same model makes agreement commits depend on when decodes happen
         assert len(set(texts.values())) > 1, texts
+
+
+def test_with_commits_at_pauses_cuts_fall_where_the_audio_says_at_every_decode_speed(speech):
+    script = voiced_words(speech)
+    options = StreamingOptions(commit="pauses", max_utterance_s=3.0)
+    runs = {seconds: stream(ContextSensitive(speech, script), options, decode_seconds=seconds)
+            for seconds in (0.05, 0.3, 0.8, 1.5)}
+    texts = {seconds: " ".join(committed(updates)) for seconds, (_, updates) in runs.items()}
+    assert len(set(texts.values())) == 1, texts
+    assert all(core.cuts > 0 for core, _ in runs.values())
+    # The slow worker's decodes read no more than the fast one's: the cut decodes exactly the window.
+    longest = {seconds: max(c.end - c.start for c in core.recognizer.calls) for seconds, (core, _) in runs.items()}
+    assert longest[1.5] <= longest[0.05] + 0.05, longest

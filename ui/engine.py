@@ -183,7 +183,7 @@ class EngineWorker(QObject):
         before any audio, as `listen` does, not found by every decode."""
         from livecaption.asr.types import TranscribeOptions
 
-        recognizer.check_options(TranscribeOptions(language=config.language))
+        recognizer.check_options(TranscribeOptions(language=config.language, task=config.task))
 
     def _abandon(self, pipeline) -> None:
         """A stream that failed to start is stopped if it got as far as capturing."""
@@ -191,6 +191,9 @@ class EngineWorker(QObject):
             pipeline.stop()
         if self.journal is not None and self.journal.discard_if_empty():
             self.journal = None  # a session that never captioned leaves no header-only journal
+            if self.tracker is not None:  # it wrote to that journal: the next one gets its own
+                self.tracker.close()
+                self.tracker = None
 
     @Slot(object)
     def switch(self, config: EngineConfig) -> None:
@@ -236,6 +239,8 @@ class EngineWorker(QObject):
             self.stopped.emit()
             return
         self.pipeline = pipeline
+        if self.journal is not None:  # translation or vocabulary may have changed with the switch
+            self.journal.append_settings(recorded_options(config.language, config.task, config.vocabulary))
         if replay_pos is None and self.offset - stopped_at > 0.05:
             pipeline.report_gap(stopped_at - self.offset, 0.0, "switching model or precision")
         self.started.emit(recognizer.choice)

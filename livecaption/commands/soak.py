@@ -121,7 +121,11 @@ def run_soak_bench(args: argparse.Namespace) -> int:
     # The same VAD and pause-commit settings as any other run of the bench: a soak measures the
     # configuration the user asked for.
     report = run_soak(recognizer, speech, args.soak, args.pause, reference,
-                      options=StreamingOptions(pause_commit_ms=args.pause_commit_ms, commit=args.commit),
+                      options=StreamingOptions(pause_commit_ms=args.pause_commit_ms, commit=args.commit,
+                                               language=args.language, task=args.task, vocabulary=args.prompt,
+                                               beam_size=args.beam_size or 1,
+                                               encoder_padding_s=None if args.encoder_padding in (None, "full")
+                                               else args.encoder_padding),
                       warm_minute=min(WARM_MINUTES, max(1, int(args.soak) // 2)),
                       vad_options=vad_options_from(args))
     if args.json:

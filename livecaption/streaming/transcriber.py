@@ -57,6 +57,7 @@ class Utterance:
     paused_at: int = -1  # the pause (its first sample) whose words were committed last
     pauses: list[int] = field(default_factory=list)  # pauses the VAD reported, not committed yet
     language: str | None = None  # settled once per utterance (see ``_settle_language``)
+    detected: str | None = None  # the latest unclear detection, for a first utterance with nothing to keep
 
 
 class StreamingTranscriber:
@@ -160,22 +161,36 @@ class StreamingTranscriber:
         self._activity = []
         while self.finished:
             utt = self.finished.pop(0)
-            out.extend(self._commit_pauses(utt))
+            out.extend(self._commit_in_order(utt, cut_before=utt.end or self.processed_index))
             out.append(self._final(utt))
         utt = self.current
         due = self.processed_index - self.last_decode_end >= int(self.step * SAMPLE_RATE)
-        if utt is not None and utt.pauses:
-            out.extend(self._commit_pauses(utt))
-        elif utt is not None and due and self.processed_index - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
+        settled = self._commit_in_order(utt, cut_before=self.processed_index + 1) if utt is not None else []
+        out.extend(settled)
+        if (utt is not None and not settled and due
+                and self.processed_index - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE):
             out.append(self._partial(utt))
         return out
 
-    def _commit_pauses(self, utt: Utterance) -> list[CaptionUpdate]:
-        """Commit the words before each pause the VAD reported in ``utt``, however late the worker
-        gets to it: which pauses are committed depends on the audio, not on the machine's load."""
-        pauses, utt.pauses = utt.pauses, []
-        return [self._commit_at_pause(utt, start) for start in pauses
-                if start > utt.paused_at and start - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE]
+    def _commit_in_order(self, utt: Utterance, cut_before: int) -> list[CaptionUpdate]:
+        """Commit at each pause the VAD reported in ``utt`` (once the tail after it has arrived)
+        and, with commits at pauses only, cut at each ``max_utterance_s`` edge, in the order they
+        occur in the audio, however late the worker gets to them: which words are committed where
+        depends on the audio, not on the machine's load. Cuts are made at edges before ``cut_before``."""
+        out = []
+        limit = int(self.options.max_utterance_s * SAMPLE_RATE)
+        while True:
+            utt.pauses = [p for p in utt.pauses
+                          if p > utt.paused_at and p - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE]
+            pause = utt.pauses[0] if utt.pauses else None
+            edge = utt.window_start + limit if self.options.commit == "pauses" else None
+            if edge is not None and edge < cut_before and edge <= self.processed_index and (pause is None or edge <= pause):
+                out.append(self._cut_at(utt, edge))
+            elif pause is not None and pause + self.tail <= self.processed_index:
+                utt.pauses.pop(0)
+                out.append(self._commit_at_pause(utt, pause))
+            else:
+                return out
 
     def finish(self) -> list[CaptionUpdate | SpeechActivity]:
         end = self.vad.flush()
@@ -189,15 +204,18 @@ class StreamingTranscriber:
             self.audio, self.audio_start)
         return audio[max(0, start - first) : max(0, end - first)]
 
-    def _decode(self, utt: Utterance, start: int, end: int, final: bool = False
+    def _decode(self, utt: Utterance, start: int, end: int, final: bool = False, closing: bool = False
                 ) -> tuple[Transcription | None, list[TimedWord]]:
         audio = self._slice(start, end, utt)
         # The prompt is what was committed *before* this window: given words the window re-reads,
         # Whisper takes them as already said and skips them in the audio.
         window_start_s = start / SAMPLE_RATE + PROMPT_TIME_SLACK
         before = [w for w in self.log.words[-MAX_PROMPT_WORDS:] if w.end <= window_start_s]
-        recent = "".join(w.text for w in before)[-self.options.prompt_chars :]
         vocabulary = self.options.vocabulary
+        # The model keeps the end of a long prompt: the recent text gives way to the vocabulary.
+        room = max(0, self.options.prompt_chars - len(vocabulary or ""))
+        recent = "".join(w.text for w in before)
+        recent = recent[len(recent) - room:] if room else ""
         prompt = (f"{vocabulary} {recent.strip()}".strip() if vocabulary else recent) or None
         # The backend decides how: its attempts (a final decode may retry), its own guards.
         request = TranscribeOptions(language=self.options.language or utt.language, task=self.options.task,
@@ -207,9 +225,13 @@ class StreamingTranscriber:
         began = time.perf_counter()
         result, reason = self._attempts(audio, request, final)
         if reason is None and request.language is None:
-            kept = self._settle_language(utt, result, seconds, final)
+            kept = self._settle_language(utt, result, seconds, closing)
             if kept is not None and final:  # unclear, and not the language spoken so far: decode in that one
-                result, reason = self._attempts(audio, dataclasses.replace(request, language=kept), final)
+                redo, redo_reason = self._attempts(audio, dataclasses.replace(request, language=kept), final)
+                if redo_reason is None:
+                    result = redo
+                elif closing:  # the redo was not believed: the words heard first stand, in their language
+                    utt.language = result.language
             elif kept is not None:
                 reason = "language unclear"  # a partial: no tentative text in a language that may flap
         spent = time.perf_counter() - began
@@ -236,21 +258,24 @@ class StreamingTranscriber:
                 break
         return result, reason
 
-    def _settle_language(self, utt: Utterance, result: Transcription, seconds: float, final: bool) -> str | None:
+    def _settle_language(self, utt: Utterance, result: Transcription, seconds: float, closing: bool) -> str | None:
         """Pin ``utt``'s language from a decode that detected it. A detection is believed when it is
-        sure, or clear on enough audio; an unclear one keeps the language spoken so far. Returns that
-        kept language when it differs from what this decode used, else None."""
+        sure, or clear on enough audio; an unclear one keeps the language spoken so far (pinned only
+        by the utterance's closing decode: a pause's short stretch must not fix the language of what
+        follows it). Returns that kept language when it differs from what this decode heard."""
         detected, probability = result.language, result.language_probability
         if probability is None:  # the model has one language, or was told: nothing to settle
             utt.language = detected
             return None
         sure = seconds >= MIN_LANGUAGE_SECONDS and probability >= SURE_LANGUAGE
         clear = seconds >= CLEAR_LANGUAGE_SECONDS and probability >= CLEAR_LANGUAGE
-        if sure or clear or self.language is None:
-            if sure or clear or final:
-                utt.language = detected
+        if sure or clear:
+            utt.language = detected
             return None
-        if final:
+        utt.detected = detected
+        if self.language is None:  # the first utterance: nothing to keep, what was heard stands
+            return None
+        if closing:
             utt.language = self.language
         return self.language if detected != self.language else None
 
@@ -271,8 +296,8 @@ class StreamingTranscriber:
         if not utt.first_shown and (committed or tentative):
             utt.first_shown = True
             self.first_word_latencies.append(now - utt.onset_time)
-        if ended:  # an utterance that never settled one (nothing believed in it) keeps the last
-            utt.language = utt.language or self.language
+        if ended:  # an utterance that never settled one keeps the last (or, the first, what was heard)
+            utt.language = utt.language or self.language or utt.detected
             self.language = utt.language
         return CaptionUpdate(committed=committed, tentative=tentative, time=now, utterance_ended=ended,
                              language=utt.language or self.options.language)
@@ -287,7 +312,8 @@ class StreamingTranscriber:
             newly = utt.agreement.insert(words, self.processed_index / SAMPLE_RATE) if words else []
         if not words:
             utt.agreement.discard_tentative()
-        newly += self._cut_if_long(utt, words)
+        if self.options.commit != "pauses":  # with commits at pauses only, cuts come in audio order
+            newly += self._cut_if_long(utt, words)
         return self._emit(utt, newly, ended=False)
 
     def _cut_if_long(self, utt: Utterance, words: list[TimedWord]) -> list[TimedWord]:
@@ -298,23 +324,32 @@ class StreamingTranscriber:
             return []
         forced: list[TimedWord] = []
         boundary = int(self.log.last_end * SAMPLE_RATE)
-        if boundary <= utt.window_start and self.options.commit == "pauses":
-            # No pause in a whole window: decode exactly the window's worth (not whatever audio the
-            # worker has by now) and commit it, so where the cut falls depends on the audio alone.
-            edge = utt.window_start + limit
+        if boundary <= utt.window_start:  # nothing agreed in a whole window: take the settled part as it is
+            forced = utt.agreement.commit_all(words, audio_end=self.processed_index / SAMPLE_RATE)
+            boundary = int(self.log.last_end * SAMPLE_RATE) if forced else self.processed_index
+        self._restart_window(utt, min(boundary, self.processed_index))
+        return forced
+
+    def _cut_at(self, utt: Utterance, edge: int) -> CaptionUpdate:
+        """Commits at pauses only: the window reached ``edge`` (max_utterance_s) with no pause
+        committed in it, or restarts after the last one. Exactly the window's audio is decoded (not
+        whatever the worker has by now), so where the cut falls depends on the audio alone."""
+        forced: list[TimedWord] = []
+        boundary = int(self.log.last_end * SAMPLE_RATE)
+        if boundary <= utt.window_start:
             settled = self._decode(utt, utt.window_start, edge, final=True)[1]
             forced = utt.agreement.commit_all(settled, audio_end=edge / SAMPLE_RATE)
             boundary = int(self.log.last_end * SAMPLE_RATE) if forced else edge
-        elif boundary <= utt.window_start:  # nothing agreed in a whole window: take the settled part as it is
-            forced = utt.agreement.commit_all(words, audio_end=self.processed_index / SAMPLE_RATE)
-            boundary = int(self.log.last_end * SAMPLE_RATE) if forced else self.processed_index
-        utt.window_start = max(utt.window_start, min(boundary, self.processed_index))
+        self._restart_window(utt, min(boundary, edge))
+        return self._emit(utt, forced, ended=False)
+
+    def _restart_window(self, utt: Utterance, at: int) -> None:
+        utt.window_start = max(utt.window_start, at)
         utt.last_words = None  # it read the old window
         utt.agreement.start_window()
         self.cuts += 1
-        return forced
 
-    def _settled_words(self, utt: Utterance, end: int) -> list[TimedWord] | None:
+    def _settled_words(self, utt: Utterance, end: int, closing: bool = False) -> list[TimedWord] | None:
         """The utterance's words up to ``end`` (its end or a pause, plus the tail), decoded with the
         final decode's care; None when too little audio is left to hold a word."""
         covered = utt.last_words_end == end if self.options.commit == "pauses" else utt.last_words_end >= end
@@ -323,7 +358,7 @@ class StreamingTranscriber:
             # was accepted: decoding the same audio again would give the same greedy answer.
             return utt.last_words
         if end - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE:
-            return self._decode(utt, utt.window_start, end, final=True)[1]
+            return self._decode(utt, utt.window_start, end, final=True, closing=closing)[1]
         return None
 
     def _commit_at_pause(self, utt: Utterance, pause_start: int) -> CaptionUpdate:
@@ -343,7 +378,7 @@ class StreamingTranscriber:
 
     def _final(self, utt: Utterance) -> CaptionUpdate:
         end = min(self.processed_index, (utt.end or self.processed_index) + self.tail)
-        words = self._settled_words(utt, end)
+        words = self._settled_words(utt, end, closing=True)
         newly: list[TimedWord] = []
         if words is not None:
             newly = utt.agreement.commit_all(words)

@@ -84,6 +84,11 @@ class Journal:
             self._write({"type": "speakers", "utterances": [[round(u.start, 3), round(u.end, 3), u.speaker]
                                                             for u in event.utterances]})
 
+    def append_settings(self, options: dict) -> None:
+        """The session's settings changed mid-session (translation, vocabulary): later words were
+        made with these, and a recovered transcript records them as a saved one does."""
+        self._write({"type": "settings", "options": options})
+
     def append_gap(self, start: float, end: float, reason: str) -> None:
         self._write({"type": "gap", "start": round(start, 3), "end": round(end, 3), "reason": reason})
 
@@ -130,8 +135,17 @@ class JournalSession:
 
     @property
     def language(self) -> str | None:
+        """The session's pinned language; for one on auto (journals from before languages were
+        recorded per utterance), English when the model only knows English, else unknown."""
         language = self.header["options"].get("language")
-        return language if isinstance(language, str) else None
+        if isinstance(language, str):
+            return language
+        from livecaption.asr import declared_languages
+
+        try:
+            return "en" if declared_languages(self.header["model"]) == frozenset() else None
+        except Exception:  # a model folder gone or damaged since: unknown, not a failure to recover
+            return None
 
 
 MAX_SECONDS = 1e8  # three years of audio: anything larger is damage, and would overflow cue times
@@ -246,6 +260,11 @@ def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
             labels = _speakers(record)
             if labels is not None:
                 transcript.set_speakers(labels)
+                continue
+        elif kind == "settings":
+            options = record.get("options")
+            if isinstance(options, dict):
+                header["options"] = transcript.options = options
                 continue
         elif kind == "end":
             finished = True

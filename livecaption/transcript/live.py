@@ -51,6 +51,8 @@ class LiveTranscript:
             self._open_language = update.language
         if update.utterance_ended and self._open:
             self._close_open()
+        elif update.utterance_ended:  # an utterance that committed nothing: its language goes with it
+            self._open_language = None
 
     def words(self) -> list[CommittedWord]:
         return [w for seg in self.segments for w in seg] + self._open

@@ -74,9 +74,10 @@ class WhisperStreamingPolicy:
         return attempts
 
     def retry(self, reason: str, attempt: TranscribeOptions) -> bool:
-        # A loop may be the prompt's or the temperature's doing; anything rejected from a short
-        # encoder window may be the window's: both are worth the next attempt. Silence is not.
-        return reason.startswith("loop") or attempt.tuning.encoder_padding_s is not None
+        # A loop or an echo may be the prompt's (or the temperature's) doing; anything rejected from
+        # a short encoder window may be the window's: all are worth the next attempt. Silence is not.
+        return (reason.startswith("loop") or reason == "prompt echo"
+                or attempt.tuning.encoder_padding_s is not None)
 
     def rejection_reason(self, result: Transcription) -> str | None:
         segments = result.segments
