@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh --tests) and runs the whole test suite on the CPU.
-# Qt runs offscreen in the suite, except tests/test_app_window.py, which opens the real window
+# Qt runs offscreen in the suite, except tests/window/test_app_window.py, which opens the real window
 # with the xcb platform on its own Xvfb screen.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -110,3 +110,20 @@ def _pair_keys(audio: np.ndarray) -> np.ndarray:
     """Each position's two samples (float32 bits) as one int64: with dither, unique per position."""
     pairs = np.lib.stride_tricks.sliding_window_view(np.ascontiguousarray(audio, dtype=np.float32), 2)
     return np.ascontiguousarray(pairs).view(np.int64).ravel()
+
+
+class FailingRecognizer:
+    """The real recognizer, except that the decodes numbered in ``fail_on`` raise (as the agreement's
+    IndexError once did mid-reading)."""
+
+    def __init__(self, recognizer, fail_on: set[int]):
+        self._recognizer, self.fail_on, self.calls = recognizer, fail_on, 0
+
+    def __getattr__(self, name):
+        return getattr(self._recognizer, name)
+
+    def transcribe(self, audio, options=None):
+        self.calls += 1
+        if self.calls in self.fail_on:
+            raise IndexError("list index out of range")
+        return self._recognizer.transcribe(audio, options)

@@ -4,7 +4,7 @@ On CUDA every copy to the host waits for the GPU to finish what it was given: a 
 per token, per row or per value, such syncs are what kept the GPU idle between decoder steps, and
 ``.numpy()`` on a CUDA tensor is simply an error. So decoding, alignment and batching never call
 ``.item()``, ``.tolist()``, ``float()`` or ``.numpy()`` on a model tensor: they gather what one
-step needs on the device and bring it over here, in one copy. tests/test_device_guard.py holds
+step needs on the device and bring it over here, in one copy. tests/asr/test_device_guard.py holds
 the asr package to this.
 """
 

@@ -10,7 +10,7 @@ DER = (missed speech + false alarm + speaker confusion) / reference speech, all 
 - hypothesis labels are mapped one-to-one onto reference labels so that the total time they
   share is largest (Hungarian assignment), as both tools do.
 
-Checked against pyannote.metrics in tests/test_speakers_der.py where it is installed.
+Checked against pyannote.metrics in tests/speakers/test_speakers_der.py where it is installed.
 """
 
 from __future__ import annotations

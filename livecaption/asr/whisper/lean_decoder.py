@@ -13,7 +13,7 @@ cache objects that grow by concatenation, causal-mask construction, generic atte
 - The three self-attention projections are one fused Linear; cross-attention is two plain
   matmuls over keys stored transposed and pre-scaled.
 
-tests/test_lean_decoder.py holds it to transformers' own decoder.
+tests/asr/test_lean_decoder.py holds it to transformers' own decoder.
 """
 
 from __future__ import annotations

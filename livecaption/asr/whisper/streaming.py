@@ -28,7 +28,7 @@ PHANTOM_PHRASES = {
     "bye", "bye bye", "please subscribe", "subscribe to my channel", "like and subscribe",
     "see you next time", "see you in the next video", "thank you for listening", "so", "okay",
     "subtitles by the amara org community", "transcribed by", "music", "applause", "silence",
-    "you re welcome", "you're welcome",  # what it says on noise after a prompt (tests/test_live_languages.py)
+    "you re welcome", "you're welcome",  # what it says on noise after a prompt (tests/streaming/test_live_languages.py)
 }
 # A confident decode is what it takes for one of the phrases above to be believed.
 PHANTOM_MIN_LOGPROB = -0.35

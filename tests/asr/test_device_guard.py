@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ASR = Path(__file__).resolve().parents[1] / "livecaption" / "asr"
+ASR = Path(__file__).resolve().parents[2] / "livecaption" / "asr"
 # torch functions that make a new tensor (or generator) on the default device unless told otherwise.
 FACTORIES = {"tensor", "as_tensor", "arange", "zeros", "ones", "empty", "full", "Generator", "rand", "randn",
              "randint", "linspace", "eye", "hann_window"}

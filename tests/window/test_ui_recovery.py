@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import CLIPS, clip_path
-from test_worker_recovery import FailingRecognizer
+from fake_recognizer import FailingRecognizer
 from ui_windows import closed, shown_window
 
 

@@ -15,24 +15,8 @@ from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.export import render
 from livecaption.transcript.journal import Journal, read_journal
 from livecaption.transcript.live import LiveTranscript
+from fake_recognizer import FailingRecognizer
 from signals import silence
-
-
-class FailingRecognizer:
-    """The real recognizer, except that the decodes numbered in ``fail_on`` raise (as the agreement's
-    IndexError once did mid-reading)."""
-
-    def __init__(self, recognizer, fail_on: set[int]):
-        self._recognizer, self.fail_on, self.calls = recognizer, fail_on, 0
-
-    def __getattr__(self, name):
-        return getattr(self._recognizer, name)
-
-    def transcribe(self, audio, options=None):
-        self.calls += 1
-        if self.calls in self.fail_on:
-            raise IndexError("list index out of range")
-        return self._recognizer.transcribe(audio, options)
 
 
 def run(recognizer, audio, tmp_path):

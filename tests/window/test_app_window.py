@@ -26,7 +26,7 @@ from pulse import PulseServer
 from xvfb import XvfbScreen, journal_words
 
 # Live decoding on 2 shared cores: the same bound as the other live jfk capture tests.
-from test_pulse_capture import LIVE_JFK_MAX_WER
+from pulse import LIVE_JFK_MAX_WER
 
 
 @pytest.fixture
