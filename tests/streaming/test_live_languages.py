@@ -256,3 +256,13 @@ def test_a_settings_change_mid_session_reaches_the_recovered_transcript(tmp_path
     assert data["options"]["streaming"] == {"task": "translate", "vocabulary": "Dana"}
     # A session on auto from before languages were recorded: tiny.en only knows English.
     assert session.language == "en" and data["language"] == "en"
+
+
+def test_a_vocabulary_costs_no_accuracy_on_speech_that_does_not_use_it(tiny_fp32):
+    from livecaption.metrics import wer
+
+    reference = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+    audio = _padded("jfk.flac")
+    plain = " ".join(w.text for w in _stream_real(tiny_fp32, audio).words())
+    primed = " ".join(w.text for w in _stream_real(tiny_fp32, audio, vocabulary="Kubernetes, Dana, OKR, PyTorch").words())
+    assert wer(reference, primed) <= wer(reference, plain) + 1 / 22, (plain, primed)  # at most one word of 22
