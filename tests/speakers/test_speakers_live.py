@@ -179,7 +179,13 @@ def test_bench_events_carry_the_live_speaker(tmp_path, tiny_fp32, monkeypatch, c
     import livecaption.commands.bench_stream as bench_stream
     from livecaption.cli import main
 
+    import livecaption.streaming.replay as replay
+    from livecaption.streaming.clock import SimulatedClock
+
     monkeypatch.setattr(bench_stream, "load_recognizer", lambda *args, **kwargs: tiny_fp32)
+    # A fixed decode cost: which decodes happen (and so the words the labels follow) must not depend
+    # on how loaded the test machine is (a loaded CI split jfk in two speakers once).
+    monkeypatch.setattr(replay, "SimulatedClock", lambda: SimulatedClock(decode_seconds=0.3))
     path = tmp_path / "two.wav"
     spans, truth = write_conversation(path, [("jfk", 0), ("ami069", 0), ("jfk", 1)], pause=1.0)
     events = tmp_path / "events.jsonl"
