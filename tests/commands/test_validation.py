@@ -78,3 +78,20 @@ def test_outputs_are_checked_before_a_pipe_is_read(tmp_path, command):
     with pytest.raises(UserError, match="already exists"):
         validate(build_parser().parse_args(argv))
     assert taken.read_text() == "keep"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["listen", "--pause-commit-ms", "600"], "--pause-commit-ms (600) must be shorter than --hangover-ms (500)"),
+    (["listen", "--pause-commit-ms", "300", "--hangover-ms", "300"], "must be shorter than --hangover-ms"),
+    (["bench", "FILE", "--offline", "--model", "base", "--task", "translate"], "--task translate go with the streaming bench"),
+    (["bench", "FILE", "--compare", "--prompt", "Dana", "--commit", "pauses"],
+     "--prompt, --commit pauses go with the streaming bench"),
+])
+def test_streaming_settings_that_cannot_work_are_refused_in_one_line(args, message, capsys):
+    from conftest import clip_path
+    from livecaption.cli import main
+
+    args = [str(clip_path("jfk.flac")) if a == "FILE" else a for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
