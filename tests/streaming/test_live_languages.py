@@ -266,3 +266,34 @@ def test_a_vocabulary_costs_no_accuracy_on_speech_that_does_not_use_it(tiny_fp32
     plain = " ".join(w.text for w in _stream_real(tiny_fp32, audio).words())
     primed = " ".join(w.text for w in _stream_real(tiny_fp32, audio, vocabulary="Kubernetes, Dana, OKR, PyTorch").words())
     assert wer(reference, primed) <= wer(reference, plain) + 1 / 22, (plain, primed)  # at most one word of 22
+
+
+HOSTILE_VOCABULARIES = ["\x00\x1b[31m", "‮evil‬ 🙂🙂", "line\nbreak\ttab", "a" * 300, "   ", "<|endoftext|> <|en|>"]
+
+
+def test_hostile_vocabularies_are_refused_in_one_line_or_captioned_without_harm(tiny_fp32, capsys):
+    """Whatever a user types into the vocabulary: one clear line, or captions as usual."""
+    from hypothesis import given, settings, strategies as st
+
+    from livecaption.cli import build_parser
+    from livecaption.errors import UserError
+    from livecaption.validation import validate
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.text(max_size=400))
+    def validated(text):
+        args = build_parser().parse_args(["listen", "--prompt", text])
+        try:
+            validate(args)
+        except UserError as exc:
+            assert "\n" not in str(exc) and "at most 300" in str(exc)
+            return
+        assert args.prompt is None or (len(args.prompt) <= 300 and args.prompt == " ".join(args.prompt.split()))
+
+    validated()
+    audio = _padded("one_two_three.wav")
+    for vocabulary in HOSTILE_VOCABULARIES:
+        vocabulary = " ".join(vocabulary.split()) or None
+        words = _stream_real(tiny_fp32, audio, vocabulary=vocabulary).words()
+        text = "".join(w.text for w in words).lower()
+        assert "one" in text or "1" in text, (vocabulary, text)
