@@ -268,7 +268,9 @@ def test_a_vocabulary_costs_no_accuracy_on_speech_that_does_not_use_it(tiny_fp32
     assert wer(reference, primed) <= wer(reference, plain) + 1 / 22, (plain, primed)  # at most one word of 22
 
 
-HOSTILE_VOCABULARIES = ["\x00\x1b[31m", "‮evil‬ 🙂🙂", "line\nbreak\ttab", "a" * 300, "   ", "<|endoftext|> <|en|>"]
+# Control characters, escape sequences, an RTL override, emoji; Whisper's own special tokens; the
+# longest vocabulary allowed (two streams: each one costs seconds).
+HOSTILE_VOCABULARIES = ["\x00\x1b[31m ‮evil‬ 🙂🙂 line\nbreak\ttab <|endoftext|> <|en|>", "a" * 300]
 
 
 def test_hostile_vocabularies_are_refused_in_one_line_or_captioned_without_harm(tiny_fp32, capsys):
