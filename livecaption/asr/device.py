@@ -147,3 +147,19 @@ def supported_precisions(choice_device: str) -> dict[str, str | None]:
 def auto_device() -> str:
     """What ``--device auto`` resolves to on this machine, without loading anything."""
     return "cuda:0" if _cuda_state()[0] else "cpu"
+
+
+def quantize_int8(model):
+    """Dynamic int8 quantization of the Linear layers (CPU), one scale per output row (as
+    CTranslate2 does), not one per matrix: a fused q/k/v projection stacks three matrices with
+    different ranges. torch.ao's dynamic quantization is deprecated in favour of torchao but is the
+    one int8 path that ships with torch itself; its warnings are ours to track, not the user's."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)

@@ -10,12 +10,11 @@ one line naming the file. Pickled weights are refused outright (``refuse_unsafe_
 from __future__ import annotations
 
 import json
-import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from livecaption.asr.locate import model_folder, read_json_object, refuse_unsafe_weights
+from livecaption.asr.safetensors_header import ALL_DTYPES, read_safetensors_header, weight_files
 from livecaption.errors import ModelError
 
 KINDS = ("wav2vec2", "hubert")
@@ -24,9 +23,6 @@ KINDS = ("wav2vec2", "hubert")
 _LIMITS = {"hidden_size": (8, 16384), "num_hidden_layers": (1, 256), "num_attention_heads": (1, 512),
            "intermediate_size": (1, 262144), "vocab_size": (2, 200_000)}
 _MAX_CONV_LAYERS = 16
-_MAX_HEADER = 100 * 2**20  # safetensors' own limit
-_DTYPE_BYTES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I8": 1, "U8": 1, "I16": 2, "I32": 4, "I64": 8,
-                "BOOL": 1}
 # Keys the few configs that declare a language use (they are not transformers' own).
 _LANGUAGE_KEYS = ("language", "languages", "lang")
 
@@ -108,77 +104,13 @@ def folder_languages(spec: str) -> frozenset[str] | None:
     return frozenset(declared_languages(config)) or None
 
 
-def _weight_files(folder: Path) -> list[Path]:
-    index = folder / "model.safetensors.index.json"
-    if index.exists():
-        weight_map = read_json_object(index, f"model folder {folder}").get("weight_map")
-        if not isinstance(weight_map, dict) or not weight_map:
-            raise ModelError(f"model folder {folder}: model.safetensors.index.json has no weight_map")
-        names = sorted({str(name) for name in weight_map.values()})
-        if any(Path(name).name != name for name in names):
-            raise ModelError(f"model folder {folder}: model.safetensors.index.json names files outside the folder")
-        return [folder / name for name in names]
-    if (folder / "model.safetensors").exists():
-        return [folder / "model.safetensors"]
-    others = sorted(p.name for p in folder.glob("*.safetensors"))
-    raise ModelError(f"model folder {folder} has no model.safetensors (transformers loads only that name"
-                     + (f"; found {', '.join(others[:3])})" if others else ")"))
-
-
-def read_safetensors_header(path: Path) -> dict[str, tuple[int, ...]]:
-    """name -> shape from the file's header; a ModelError if the file is not a whole safetensors file
-    (safetensors itself would say only 'SafetensorError: incomplete metadata')."""
-    try:
-        size = os.stat(path).st_size
-        with open(path, "rb") as handle:
-            prefix = handle.read(8)
-            if len(prefix) < 8:
-                raise ModelError(f"{path}: {'empty' if not prefix else 'truncated'}, not a safetensors file")
-            length = struct.unpack("<Q", prefix)[0]
-            if not 2 <= length <= min(_MAX_HEADER, size - 8):
-                raise ModelError(f"{path}: not a safetensors file (header length {length} does not fit a "
-                                 f"{size}-byte file; damaged or truncated?)")
-            header = json.loads(handle.read(length).decode("utf-8"))
-    except ModelError:
-        raise
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
-    except (ValueError, RecursionError):
-        raise ModelError(f"{path}: not a safetensors file (its header is not valid JSON; damaged?)") from None
-    if not isinstance(header, dict):
-        raise ModelError(f"{path}: not a safetensors file (its header is not a JSON object)")
-    shapes, end = {}, 0
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            shape = tuple(int(x) for x in info["shape"])
-            begin, stop = info["data_offsets"]
-            count = 1
-            for dim in shape:
-                count *= dim
-            valid = 0 <= begin <= stop and stop - begin == count * _DTYPE_BYTES[info["dtype"]]
-        except (KeyError, TypeError, ValueError):
-            valid = False
-        if not valid:
-            raise ModelError(f"{path}: tensor '{str(name)[:80]}' has an unknown dtype or inconsistent offsets; "
-                             "the file is damaged")
-        shapes[name] = shape
-        end = max(end, stop)
-    if 8 + length + end > size:
-        raise ModelError(f"{path}: truncated ({size} bytes, its header needs {8 + length + end}); "
-                         "download the model again")
-    if 8 + length + end < size:
-        raise ModelError(f"{path}: damaged ({size - 8 - length - end} bytes after the last tensor)")
-    return shapes
-
-
 def check_weights(folder: Path, config: dict) -> None:
     """Refuse weights without a CTC head of the config's size, or lacking transformer layers: both
     would load with random values in their place."""
     shapes: dict[str, tuple[int, ...]] = {}
-    for path in _weight_files(folder):
-        shapes.update(read_safetensors_header(path))
+    for path in weight_files(folder):
+        shapes.update({name: shape for name, (_, shape) in read_safetensors_header(
+            path, ALL_DTYPES, "model weights", "download the model again").items()})
     kind = config["model_type"]
     hidden = config.get("hidden_size", 768)
     if config.get("add_adapter"):  # the adapter projects to output_hidden_size before the head

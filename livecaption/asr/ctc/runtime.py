@@ -16,7 +16,8 @@ import numpy as np
 
 from livecaption.asr.ctc.decode import Vocabulary
 from livecaption.asr.ctc.files import CtcFolder
-from livecaption.asr.device import DeviceChoice, is_out_of_memory, torch_dtype
+from livecaption.asr.device import DeviceChoice, is_out_of_memory, quantize_int8, torch_dtype
+from livecaption.asr.gpu_memory import CudaPeaks
 from livecaption.asr.locate import read_json_object
 from livecaption.errors import ModelError
 
@@ -82,7 +83,7 @@ def _preprocessing(folder: CtcFolder) -> bool:
     return bool(config.get("do_normalize", True))
 
 
-class CtcRuntime:
+class CtcRuntime(CudaPeaks):
     """Weights and vocabulary of one CTC model on one device/precision."""
 
     def __init__(self, folder: CtcFolder, choice: DeviceChoice):
@@ -117,7 +118,6 @@ class CtcRuntime:
     # -- loading --------------------------------------------------------------------------
 
     def _load_weights(self, choice: DeviceChoice):
-        import torch
         import transformers
 
         model_class = getattr(transformers, _CLASSES[self.folder.kind])
@@ -131,13 +131,7 @@ class CtcRuntime:
             raise ModelError(f"cannot load model weights from {self.folder.path}: {text}") from None
         model.eval()
         if choice.precision == "int8":
-            with warnings.catch_warnings():
-                # torch.ao's dynamic quantization is deprecated in favour of torchao but is the one int8
-                # path that ships with torch itself (as for Whisper). One scale per output row.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.simplefilter("ignore", UserWarning)
-                qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
+            model = quantize_int8(model)
         return model
 
     def _load(self, choice: DeviceChoice):
@@ -194,43 +188,3 @@ class CtcRuntime:
 
     # -- memory (CUDA only) -------------------------------------------------------------
 
-    def _cuda_index(self) -> int | None:
-        import torch
-
-        if not self.choice.is_cuda or not torch.cuda.is_available():
-            return None
-        return torch.device(self.choice.device).index or 0
-
-    def begin_decode(self) -> None:
-        """Start a new per-decode peak (CUDA); the session's peak is kept aside."""
-        import torch
-
-        index = self._cuda_index()
-        if index is not None:
-            self._session_peak = max(self._session_peak, int(torch.cuda.max_memory_allocated(index)))
-            torch.cuda.reset_peak_memory_stats(index)
-
-    def reset_peaks(self) -> None:
-        """Forget the peaks so far: after the start check, whose fp32 copy shared the device."""
-        import torch
-
-        self._session_peak = 0
-        index = self._cuda_index()
-        if index is not None:
-            torch.cuda.reset_peak_memory_stats(index)
-
-    def memory_stats(self) -> dict[str, int]:
-        """Bytes allocated, reserved, at the last decode's peak and the session's, and in total; {} on the CPU."""
-        import torch
-
-        index = self._cuda_index()
-        if index is None:
-            return {}
-        decode_peak = int(torch.cuda.max_memory_allocated(index))
-        return {
-            "allocated": int(torch.cuda.memory_allocated(index)),
-            "reserved": int(torch.cuda.memory_reserved(index)),
-            "decode_peak": decode_peak,
-            "peak": max(self._session_peak, decode_peak),
-            "total": int(torch.cuda.get_device_properties(index).total_memory),
-        }

@@ -12,10 +12,9 @@ and each file must be as long as its header says.
 from __future__ import annotations
 
 import json
-import os
-import struct
 from pathlib import Path
 
+from livecaption.asr.safetensors_header import FLOAT_DTYPES, read_safetensors_header, weight_files
 from livecaption.errors import ModelError
 
 # Whisper's defaults in transformers' WhisperConfig, for keys a config may leave out.
@@ -27,8 +26,6 @@ _LIMITS = {"vocab_size": (1000, 1_000_000), "num_mel_bins": (1, 512), "d_model":
            "decoder_attention_heads": (1, 512), "encoder_ffn_dim": (1, 262144), "decoder_ffn_dim": (1, 262144),
            "max_source_positions": (1500, 1500),  # 30 s windows of 3000 mel frames: what the runtime feeds
            "max_target_positions": (8, 65536)}
-_FLOAT_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
-_MAX_HEADER = 100 * 2**20  # safetensors' own limit
 
 
 def read_config(folder: Path) -> dict:
@@ -121,80 +118,11 @@ def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _weight_files(folder: Path) -> list[Path]:
-    index = folder / "model.safetensors.index.json"
-    if index.exists():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-            names = sorted({str(name) for name in weight_map.values()})
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            raise ModelError(f"model folder {folder}: unreadable model.safetensors.index.json") from None
-        if any(Path(name).name != name for name in names):
-            raise ModelError(f"model folder {folder}: model.safetensors.index.json names files outside the folder")
-        return [folder / name for name in names]
-    if (folder / "model.safetensors").exists():
-        return [folder / "model.safetensors"]
-    others = sorted(p.name for p in folder.glob("*.safetensors"))
-    raise ModelError(f"model folder {folder} has no model.safetensors (transformers loads only that name"
-                     + (f"; found {', '.join(others[:3])})" if others else ")"))
-
-
-def read_safetensors_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """name -> (dtype, shape) from the file's header; ModelError if the file is not a whole safetensors file."""
-    try:
-        size = os.stat(path).st_size
-        with open(path, "rb") as handle:
-            prefix = handle.read(8)
-            if len(prefix) < 8:
-                raise ModelError(f"{path}: {'empty' if not prefix else 'truncated'}, not a safetensors file")
-            length = struct.unpack("<Q", prefix)[0]
-            if not 2 <= length <= min(_MAX_HEADER, size - 8):
-                raise ModelError(f"{path}: not a safetensors file (header length {length} does not fit a "
-                                 f"{size}-byte file; damaged or truncated?)")
-            header = json.loads(handle.read(length).decode("utf-8"))
-    except ModelError:
-        raise
-    except IsADirectoryError:
-        raise ModelError(f"{path}: is a directory, not a safetensors file") from None
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read ({exc.strerror})") from None
-    except (ValueError, RecursionError):
-        raise ModelError(f"{path}: not a safetensors file (its header is not valid JSON; damaged?)") from None
-    if not isinstance(header, dict):
-        raise ModelError(f"{path}: not a safetensors file (its header is not a JSON object)")
-    tensors, end = {}, 0
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            dtype, shape, (begin, stop) = info["dtype"], tuple(int(x) for x in info["shape"]), info["data_offsets"]
-            itemsize = _FLOAT_DTYPES[dtype]
-            count = 1
-            for dim in shape:
-                count *= dim
-            valid = isinstance(begin, int) and isinstance(stop, int) and 0 <= begin <= stop and stop - begin == count * itemsize
-        except KeyError:
-            raise ModelError(f"{path}: tensor '{str(name)[:80]}' has no floating-point dtype, shape and offsets; "
-                             "not Whisper weights") from None
-        except (TypeError, ValueError):
-            valid = False
-        if not valid:
-            raise ModelError(f"{path}: tensor '{str(name)[:80]}' has inconsistent offsets; the file is damaged")
-        tensors[name] = (dtype, shape)
-        end = max(end, stop)
-    if 8 + length + end > size:
-        raise ModelError(f"{path}: truncated ({size} bytes, its header needs {8 + length + end}); "
-                         "delete it and convert or download the model again")
-    if 8 + length + end < size:  # safetensors refuses bytes its header does not account for
-        raise ModelError(f"{path}: damaged ({size - 8 - length - end} bytes after the last tensor)")
-    return tensors
-
-
 def check_weights(folder: Path, config: dict) -> None:
     """Refuse a folder whose safetensors lack weights the model needs, or hold them in another shape."""
     found: dict[str, tuple[int, ...]] = {}
-    for path in _weight_files(folder):
-        for name, (_, shape) in read_safetensors_header(path).items():
+    for path in weight_files(folder):
+        for name, (_, shape) in read_safetensors_header(path, FLOAT_DTYPES, "Whisper weights").items():
             found[name[len("model."):] if name.startswith("model.") else name] = shape
     expected = expected_shapes(config)
     if config.get("tie_word_embeddings") is False:

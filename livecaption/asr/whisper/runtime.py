@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from livecaption.asr.device import DeviceChoice, is_out_of_memory, torch_dtype
+from livecaption.asr.device import DeviceChoice, is_out_of_memory, quantize_int8, torch_dtype
+from livecaption.asr.gpu_memory import CudaPeaks
 from livecaption.asr.whisper.models import ResolvedModel, check_model_folder
 from livecaption.errors import ModelError
 
@@ -102,7 +102,7 @@ def _quiet_transformers() -> None:
     hf_logging.set_verbosity_error()
 
 
-class WhisperRuntime:
+class WhisperRuntime(CudaPeaks):
     """Weights, tokenizer and mel filters of one Whisper model on one device/precision."""
 
     def __init__(self, resolved: ResolvedModel, choice: DeviceChoice):
@@ -148,7 +148,6 @@ class WhisperRuntime:
             return {}
 
     def _load_weights(self, choice: DeviceChoice):
-        import torch
         from transformers import WhisperForConditionalGeneration
 
         from livecaption.asr.whisper.lean_decoder import fuse_self_attention_projections
@@ -165,15 +164,7 @@ class WhisperRuntime:
         model.eval()
         fuse_self_attention_projections(model)
         if choice.precision == "int8":
-            with warnings.catch_warnings():
-                # torch.ao's dynamic quantization is deprecated in favour of torchao but is the
-                # one int8 path that ships with torch itself; the warning is ours to track, not users'.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.simplefilter("ignore", UserWarning)
-                # One scale per output row (as CTranslate2 does), not one per matrix: the fused q/k/v
-                # projection stacks three matrices with different ranges.
-                qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-                model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, dtype=torch.qint8)
+            model = quantize_int8(model)
         return model
 
     def _load(self, choice: DeviceChoice):
@@ -202,49 +193,6 @@ class WhisperRuntime:
         release_cuda_memory()
         self.choice = choice.fall_back_to_cpu("CUDA out of memory while loading the model")
         return self._load_weights(self.choice)
-
-    def _cuda_index(self) -> int | None:
-        import torch
-
-        if not self.choice.is_cuda or not torch.cuda.is_available():
-            return None
-        return torch.device(self.choice.device).index or 0
-
-    def begin_decode(self) -> None:
-        """Start a new per-decode peak (CUDA); the session's peak is kept aside."""
-        import torch
-
-        index = self._cuda_index()
-        if index is not None:
-            self._session_peak = max(self._session_peak, int(torch.cuda.max_memory_allocated(index)))
-            torch.cuda.reset_peak_memory_stats(index)
-
-    def reset_peaks(self) -> None:
-        """Forget the peaks so far (CUDA): the session's peak starts now. Called after the precision
-        start check, whose fp32 reference model shared the device with this one for a while."""
-        import torch
-
-        self._session_peak = 0
-        index = self._cuda_index()
-        if index is not None:
-            torch.cuda.reset_peak_memory_stats(index)
-
-    def memory_stats(self) -> dict[str, int]:
-        """CUDA memory of this model's device: allocated, reserved (held by torch's caching
-        allocator), peak of the last decode, peak of the session, total; empty on the CPU."""
-        import torch
-
-        index = self._cuda_index()
-        if index is None:
-            return {}
-        decode_peak = int(torch.cuda.max_memory_allocated(index))
-        return {
-            "allocated": int(torch.cuda.memory_allocated(index)),
-            "reserved": int(torch.cuda.memory_reserved(index)),
-            "decode_peak": decode_peak,
-            "peak": max(self._session_peak, decode_peak),
-            "total": int(torch.cuda.get_device_properties(index).total_memory),
-        }
 
     def switch_to_fp32(self, reason: str) -> None:
         """Reload the weights in fp32 on the same device (a reduced precision proved unreliable)."""
