@@ -235,6 +235,8 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
                 self.status.add_final_delay(max(0.0, max(w.emitted - w.end for w in update.committed)))
         if update.committed or update.tentative:
             self.status.mark_speech()
+        if update.language and update.committed:
+            self.status.set_spoken_language(update.language, self.task() == "translate")
         self._update_overlay()
 
     def _update_overlay(self) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
 from ui.engine import DeviceChoice, StreamStats
+from ui.languages import NAMES
 
 LAG_WARNING_S = 3.0  # unprocessed audio beyond this is real overload, worth a warning
 LOUD_DB = -6.0  # RMS this close to full scale is not speech at a sane gain: noise, or clipping
@@ -81,6 +82,7 @@ class StatusPanel:
         self.memory.setTextVisible(True)
         self.memory.setFormat("%v")
         self.device = QLabel()
+        self.spoken = QLabel()  # the language of the latest utterance (detected per utterance on Auto)
         self.warning = QLabel("")
         self.warning.setStyleSheet("color: #b00020; font-weight: bold;")
         self.level = QProgressBar()
@@ -91,7 +93,7 @@ class StatusPanel:
         self.latency.setToolTip("How long after words are spoken they become final captions.")
         self.sparkline.setToolTip("Caption delay of the latest words (higher = slower).")
         for widget in (self.listening, self.latency, self.sparkline, self.pace, self.memory, self.device,
-                       self.warning):
+                       self.spoken, self.warning):
             bar.addWidget(widget)
         bar.addPermanentWidget(self.level_label)
         bar.addPermanentWidget(self.level)
@@ -115,9 +117,17 @@ class StatusPanel:
         self.memory.hide()
         self.device.setText("")
         self.device.setToolTip("")
+        self.spoken.setText("")
         self.warning.setText("")
         self.level.setValue(0)
         self.level.setToolTip("Input level: nothing captured yet.")
+
+    def set_spoken_language(self, code: str, translating: bool) -> None:
+        """What the latest utterance was spoken in, by name, and into what the captions are put."""
+        name = NAMES.get(code, code)
+        self.spoken.setText(f"{name} → English" if translating and code != "en" else name)
+        self.spoken.setToolTip("The language the latest utterance was spoken in"
+                               + (", captioned in English" if translating else ""))
 
     def set_listening(self, source: str | None) -> None:
         if source:

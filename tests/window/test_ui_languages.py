@@ -24,6 +24,17 @@ def test_translation_and_vocabulary_are_remembered_and_reach_the_engine(qtbot, b
         closed(again)
 
 
+def test_the_status_bar_names_the_language_each_utterance_was_spoken_in(qtbot, bare_window):
+    from livecaption.streaming.events import CaptionUpdate, CommittedWord
+
+    window = bare_window
+    for language, name in (("en", "English"), ("de", "German")):
+        window._caption(CaptionUpdate((CommittedWord(" Hallo", 1.0, 1.5, 2.0, 0.9),), "", 2.0, True, language=language))
+        assert window.status.spoken.text() == name
+    window.status.reset()
+    assert window.status.spoken.text() == ""
+
+
 def test_an_english_only_model_cannot_be_asked_to_translate(qtbot, bare_window):
     window = bare_window
     window.translate_action.setChecked(True)
@@ -46,6 +57,13 @@ def test_a_french_replay_is_captioned_in_english_with_the_language_recorded(qtbo
         window._settings_changed()
         window.precision_combo.setCurrentIndex(window.precision_combo.findData("fp32"))
         window.translate_action.setChecked(True)
+        shown = []  # the status bar's language label as it was while captioning (Stop clears it)
+        original = window.status.set_spoken_language
+
+        def spy(code, translating):
+            original(code, translating)
+            shown.append(window.status.spoken.text())
+        window.status.set_spoken_language = spy
         window.replay_file = str(clip_path("fr_short.aiff"))
         with qtbot.waitSignal(window.controller.worker.started, timeout=120_000):
             window.toggle_running()
@@ -55,5 +73,6 @@ def test_a_french_replay_is_captioned_in_english_with_the_language_recorded(qtbo
         assert "dictat" in data["text"].lower() and "number" in data["text"].lower(), data["text"]
         assert data["language"] == "fr" and {seg.get("language") for seg in data["segments"]} == {"fr"}
         assert data["options"]["streaming"]["task"] == "translate"
+        assert shown and shown[-1] == "French → English", shown  # what was spoken, where people look
     finally:
         closed(window)
