@@ -15,6 +15,11 @@ from __future__ import annotations
 
 from collections import deque
 from importlib import resources
+from typing import Callable, TypeVar
+
+from livecaption.asr.device import is_out_of_memory
+
+T = TypeVar("T")
 
 START_MAX_WER = 0.25  # 1 word in 4: more than quantization noise, less than a broken model
 LOOP_WINDOW = 20
@@ -57,3 +62,28 @@ def start_check_reason(reduced_text: str, reduced_non_finite: bool, fp32_text: s
     if difference > START_MAX_WER:
         return f"start check: {100 * difference:.0f}% of words differ from fp32"
     return None
+
+
+class PrecisionFailure(Exception):
+    """The reduced precision misbehaved (the message says how); the recognizer falls back to fp32."""
+
+
+def with_fallbacks(decode: Callable[[], T], runtime, monitor: PrecisionMonitor) -> T:
+    """``decode()``, redone after each fallback a failure calls for, each at most once: NaN/inf or
+    looping in a reduced precision -> fp32 on the same device; CUDA out of memory -> the CPU (rather
+    than fail or drop the audio). ``runtime`` has ``choice``, ``switch_to_fp32`` and ``move_to_cpu``;
+    its choice then reports why."""
+    for _ in range(2):
+        try:
+            return decode()
+        except PrecisionFailure as failure:
+            fallback, reason = runtime.switch_to_fp32, str(failure)
+        except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, or cuBLAS/context OOMs
+            if not (runtime.choice.is_cuda and is_out_of_memory(exc)):
+                raise
+            fallback, reason = runtime.move_to_cpu, "CUDA out of memory during decoding"
+        # Here, past the except block, the exception and the frames of the failed decode (with its
+        # GPU tensors) are gone: the fallback can give that memory back.
+        fallback(reason)
+        monitor.reset()
+    return decode()

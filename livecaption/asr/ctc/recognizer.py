@@ -21,8 +21,9 @@ from livecaption.asr.ctc.decode import SEGMENT_GAP_S, build_segments, frames_to_
 from livecaption.asr.ctc.files import check_folder
 from livecaption.asr.ctc.runtime import SAMPLE_RATE, CtcRuntime, release_cuda_memory
 from livecaption.asr.ctc.streaming import CtcStreamingPolicy
-from livecaption.asr.device import DeviceChoice, is_out_of_memory, resolve_device
-from livecaption.asr.precision_monitor import PrecisionMonitor, check_clip_path, start_check_reason
+from livecaption.asr.device import DeviceChoice, resolve_device
+from livecaption.asr.precision_monitor import (PrecisionFailure, PrecisionMonitor, check_clip_path, start_check_reason,
+                                               with_fallbacks)
 from livecaption.asr.types import TranscribeOptions, Transcription
 from livecaption.errors import UserError
 
@@ -47,10 +48,6 @@ class CtcTuning:
             raise UserError("CTC chunk context must be between 0 s and the chunk's length")
         if self.segment_gap_s <= 0:
             raise UserError("CTC segment gap must be positive")
-
-
-class PrecisionFailure(Exception):
-    """The reduced precision misbehaved (the message says how); the recognizer falls back to fp32."""
 
 
 @dataclass
@@ -143,21 +140,7 @@ class CtcRecognizer:
         options: TranscribeOptions = TranscribeOptions(),
         on_progress: Callable[[float, float], None] | None = None,
     ) -> Transcription:
-        for _ in range(2):  # each fallback happens at most once: to the CPU, to fp32
-            try:
-                return self._transcribe(audio, options, on_progress)
-            except PrecisionFailure as failure:
-                # NaN/inf logits in a reduced precision: redo this audio in fp32 and stay there.
-                fallback, reason = self.runtime.switch_to_fp32, str(failure)
-            except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, or cuBLAS/context OOMs
-                if not (self.choice.is_cuda and is_out_of_memory(exc)):
-                    raise
-                # The GPU is full: finish on the CPU and stay there rather than fail or drop the audio.
-                fallback, reason = self.runtime.move_to_cpu, "CUDA out of memory during decoding"
-            # Past the except block, the failed decode's frames (and their GPU tensors) are gone.
-            fallback(reason)
-            self.monitor.reset()
-        return self._transcribe(audio, options, on_progress)
+        return with_fallbacks(lambda: self._transcribe(audio, options, on_progress), self.runtime, self.monitor)
 
     def verify_precision(self) -> str | None:
         """The start check of a reduced precision against fp32 on a real clip (see ``precision_monitor``);

@@ -17,7 +17,7 @@ import torch
 
 from livecaption.asr.whisper.alignment import WordAligner
 from livecaption.asr.whisper.decoding import MAX_SAMPLE_TOKENS, is_greedy_loop, WindowDecodeRequest, WindowDecodeResult, WindowDecoder
-from livecaption.asr.device import DeviceChoice, is_out_of_memory, resolve_device
+from livecaption.asr.device import DeviceChoice, resolve_device
 from livecaption.asr.whisper.models import DEFAULT_MODEL, ProgressCallback, resolve_model
 from livecaption.asr.types import Segment, TranscribeOptions, Transcription, Word
 from livecaption.asr.whisper.segments import WindowSegment, monotonic_segments
@@ -33,7 +33,8 @@ from livecaption.asr.whisper.runtime import (
     WhisperRuntime,
     release_cuda_memory,
 )
-from livecaption.asr.precision_monitor import PrecisionMonitor, check_clip_path, start_check_reason
+from livecaption.asr.precision_monitor import (PrecisionFailure, PrecisionMonitor, check_clip_path, start_check_reason,
+                                               with_fallbacks)
 from livecaption.audio.decode import decode_audio
 from livecaption.errors import UserError
 
@@ -42,10 +43,6 @@ log = logging.getLogger("livecaption")
 SECONDS_PER_TIMESTAMP = 0.02
 MAX_PROMPT_TOKENS = 223  # half the text context, less <|startofprev|>
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
-
-
-class PrecisionFailure(Exception):
-    """The reduced precision misbehaved (the message says how); the recognizer falls back to fp32."""
 
 
 class WhisperRecognizer:
@@ -111,24 +108,7 @@ class WhisperRecognizer:
         on_progress: Callable[[float, float], None] | None = None,
     ) -> Transcription:
         options = WhisperOptions.of(options)
-        for _ in range(2):  # each fallback happens at most once: to the CPU, to fp32
-            try:
-                return self._transcribe(audio, options, on_progress)
-            except PrecisionFailure as failure:
-                # The reduced precision produced NaN/inf or kept looping: redo this audio in fp32
-                # and stay there. The choice now reports why.
-                fallback, reason = self.runtime.switch_to_fp32, str(failure)
-            except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, or cuBLAS/context OOMs
-                if not (self.choice.is_cuda and is_out_of_memory(exc)):
-                    raise
-                # The GPU is full (another app, a longer utterance): finish this audio on the CPU and
-                # stay there, rather than fail or drop it. The choice now reports the fallback.
-                fallback, reason = self.runtime.move_to_cpu, "CUDA out of memory during decoding"
-            # Here, past the except block, the exception and the frames of the failed decode (with
-            # its GPU tensors) are gone: the fallback can give that memory back.
-            fallback(reason)
-            self.monitor.reset()
-        return self._transcribe(audio, options, on_progress)
+        return with_fallbacks(lambda: self._transcribe(audio, options, on_progress), self.runtime, self.monitor)
 
     def verify_precision(self) -> str | None:
         """The start check of a reduced precision against fp32 on a real clip; falls back to fp32
