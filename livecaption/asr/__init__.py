@@ -8,16 +8,18 @@ transformers): the backend is imported when a model is loaded.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
-import sys
 from typing import TYPE_CHECKING, Callable
 
+from livecaption.asr.gpu_memory import release_memory
 from livecaption.errors import ModelError, UserError
 
 if TYPE_CHECKING:
     from livecaption.asr.types import Recognizer
+
+__all__ = ["declared_languages", "describe_model", "embedded_models", "load_recognizer", "model_family",
+           "release_memory"]
 
 log = logging.getLogger("livecaption")
 
@@ -102,11 +104,3 @@ def load_recognizer(
     log.info("model %s (%s) on %s", model, recognizer.family, recognizer.describe_device())
     return recognizer
 
-
-def release_memory() -> None:
-    """Give a dropped model's accelerator memory back (a model or precision switch): collected first,
-    as a reference cycle can hold GPU tensors until the collector runs. Never imports torch."""
-    gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()

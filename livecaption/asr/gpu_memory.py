@@ -1,10 +1,15 @@
-"""CUDA memory figures of one model's device, for the status bar and the benches (every backend).
+"""CUDA memory of one model's device, for every backend: the figures the status bar and the
+benches show, and giving a dropped model's memory back.
 
 The session's peak is kept aside while each decode measures its own: a long session's peak and
 the latest decode's are both worth showing. On the CPU every figure is absent (an empty dict).
+Importing this module never imports torch (the window's adapter reaches ``release_memory``).
 """
 
 from __future__ import annotations
+
+import gc
+import sys
 
 
 class CudaPeaks:
@@ -52,3 +57,12 @@ class CudaPeaks:
             "peak": max(self._session_peak, decode_peak),
             "total": int(torch.cuda.get_device_properties(index).total_memory),
         }
+
+
+def release_memory() -> None:
+    """Give a dropped model's accelerator memory back (a model or precision switch): collected first,
+    as a reference cycle can hold GPU tensors until the collector runs. Never imports torch."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -96,7 +96,7 @@ def test_load_fallback_frees_the_half_moved_model_before_emptying_the_cache(monk
         alive_at_release.append(moved[-1]() is not None)
 
     monkeypatch.setattr(torch.nn.Module, "to", to_that_runs_out)
-    monkeypatch.setattr(whisper_runtime, "release_cuda_memory", release)
+    monkeypatch.setattr(whisper_runtime, "release_memory", release)
     runtime = whisper_runtime.WhisperRuntime(resolve_model("tiny.en"), DeviceChoice("cuda:0", "fp16"))
     assert runtime.choice.device == "cpu"
     assert alive_at_release == [False]
@@ -166,7 +166,7 @@ def test_a_batch_that_runs_out_of_memory_is_halved_and_stays_on_the_device(monke
         return real_encode_batch(mels)
 
     monkeypatch.setattr(runtime, "encode_batch", encode_batch)
-    monkeypatch.setattr(batched, "release_cuda_memory", lambda: releases.append(True))
+    monkeypatch.setattr(batched, "release_memory", lambda: releases.append(True))
     result = recognizer.transcribe(audio, TranscribeOptions(beam_size=1, batched=True, batch_size=4))
     failed = [size for size in sizes if size > 1]
     assert sizes[0] > 1 and failed == sizes[: len(failed)]

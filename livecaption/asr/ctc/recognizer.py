@@ -19,7 +19,8 @@ import numpy as np
 
 from livecaption.asr.ctc.decode import SEGMENT_GAP_S, build_segments, frames_to_words, greedy_frames
 from livecaption.asr.ctc.files import check_folder
-from livecaption.asr.ctc.runtime import SAMPLE_RATE, CtcRuntime, release_cuda_memory
+from livecaption.asr.ctc.runtime import SAMPLE_RATE, CtcRuntime
+from livecaption.asr.gpu_memory import release_memory
 from livecaption.asr.ctc.streaming import CtcStreamingPolicy
 from livecaption.asr.device import DeviceChoice, resolve_device
 from livecaption.asr.precision_monitor import (PrecisionFailure, PrecisionMonitor, check_clip_path, start_check_reason,
@@ -157,7 +158,7 @@ class CtcRecognizer:
         reason = start_check_reason(reduced_text, reduced_non_finite, reference_text)
         if reason is not None:
             self.runtime.switch_to_fp32(reason)
-        release_cuda_memory()  # the fp32 copy used for the comparison
+        release_memory()  # the fp32 copy used for the comparison
         # Both models shared the device during the check: peaks from here on are this model's alone.
         self.runtime.reset_peaks()
         return reason

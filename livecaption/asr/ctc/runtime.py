@@ -17,7 +17,7 @@ import numpy as np
 from livecaption.asr.ctc.decode import Vocabulary
 from livecaption.asr.ctc.files import CtcFolder
 from livecaption.asr.device import DeviceChoice, is_out_of_memory, quantize_int8, torch_dtype
-from livecaption.asr.gpu_memory import CudaPeaks
+from livecaption.asr.gpu_memory import CudaPeaks, release_memory
 from livecaption.asr.locate import read_json_object
 from livecaption.errors import ModelError
 
@@ -25,18 +25,6 @@ log = logging.getLogger("livecaption")
 
 SAMPLE_RATE = 16_000
 _CLASSES = {"wav2vec2": "Wav2Vec2ForCTC", "hubert": "HubertForCTC"}
-
-
-def release_cuda_memory() -> None:
-    """Hand dropped tensors' memory back to the driver (collected first: a reference cycle can hold
-    GPU tensors until the collector runs)."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def _vocabulary(folder: CtcFolder) -> Vocabulary:
@@ -150,7 +138,7 @@ class CtcRuntime(CudaPeaks):
                 raise
         # Out of the except block, whose traceback held the half-moved model: now it can be freed.
         del model
-        release_cuda_memory()
+        release_memory()
         self.choice = choice.fall_back_to_cpu("CUDA out of memory while loading the model")
         return self._load_weights(self.choice)
 
@@ -158,7 +146,7 @@ class CtcRuntime(CudaPeaks):
         """Reload the weights in fp32 on the same device (the reduced precision proved unreliable)."""
         self.model = None  # free the reduced copy before loading the full one
         if self.choice.is_cuda:
-            release_cuda_memory()
+            release_memory()
         self.choice = dataclasses.replace(self.choice, precision="fp32", fallback=reason)
         log.warning("%s; continuing in fp32", reason)
         self.model = self._load(self.choice)
@@ -167,7 +155,7 @@ class CtcRuntime(CudaPeaks):
         """Leave the GPU for good (out of memory mid-stream); call it outside the ``except`` block."""
         self.choice = self.choice.fall_back_to_cpu(reason)
         self.model = self.model.to("cpu", torch_dtype(self.choice.precision))
-        release_cuda_memory()
+        release_memory()
 
     # -- forward ------------------------------------------------------------------------
 

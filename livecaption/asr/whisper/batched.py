@@ -20,7 +20,8 @@ from livecaption.asr.types import Segment
 from livecaption.asr.whisper.segments import monotonic_segments
 from livecaption.asr.whisper.settings import WhisperOptions
 from livecaption.asr.device import is_out_of_memory
-from livecaption.asr.whisper.runtime import HOP_LENGTH, N_FRAMES, SAMPLE_RATE, release_cuda_memory
+from livecaption.asr.gpu_memory import release_memory
+from livecaption.asr.whisper.runtime import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
 from livecaption.audio.vad import SpeechEnd, SpeechStart, VadGate
 from livecaption.streaming.options import VadOptions
 from livecaption.sysinfo import available_memory_bytes
@@ -124,7 +125,7 @@ def transcribe_batched(recognizer, audio: np.ndarray, options: WhisperOptions, b
         if done is None:
             # Too big a batch for the memory free now: half as many windows, same device. Past the
             # except block, so the failed batch's tensors are gone and their memory can go back.
-            release_cuda_memory()
+            release_memory()
             size = max(1, len(group) // 2)
             log.warning("batched: out of GPU memory; %d windows per batch from now on", size)
             continue

@@ -31,8 +31,8 @@ from livecaption.asr.whisper.runtime import (
     N_FRAMES,
     SAMPLE_RATE,
     WhisperRuntime,
-    release_cuda_memory,
 )
+from livecaption.asr.gpu_memory import release_memory
 from livecaption.asr.precision_monitor import (PrecisionFailure, PrecisionMonitor, check_clip_path, start_check_reason,
                                                with_fallbacks)
 from livecaption.audio.decode import decode_audio
@@ -332,7 +332,3 @@ def _is_digital_silence(samples: np.ndarray) -> bool:
 def _visible_length(text: str) -> int:
     return len("".join(text.split()))
 
-
-def release_memory() -> None:
-    """Give cached accelerator memory back after a model is dropped (model/precision switch)."""
-    release_cuda_memory()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from livecaption.asr.device import DeviceChoice, is_out_of_memory, quantize_int8, torch_dtype
-from livecaption.asr.gpu_memory import CudaPeaks
+from livecaption.asr.gpu_memory import CudaPeaks, release_memory
 from livecaption.asr.whisper.models import ResolvedModel, check_model_folder
 from livecaption.errors import ModelError
 
@@ -81,18 +81,6 @@ def _special_tokens(tokenizer, multilingual: bool) -> SpecialTokens:
         translate=tid("<|translate|>"),
         languages=languages,
     )
-
-
-def release_cuda_memory() -> None:
-    """Hand the memory of dropped tensors back to the driver (collected first: a reference cycle
-    can hold GPU tensors until the collector runs)."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def _quiet_transformers() -> None:
@@ -190,7 +178,7 @@ class WhisperRuntime(CudaPeaks):
         # Out of the except block: its traceback held the frames of the failed move, and with them
         # the half-moved model, so nothing could be freed inside it.
         del model
-        release_cuda_memory()
+        release_memory()
         self.choice = choice.fall_back_to_cpu("CUDA out of memory while loading the model")
         return self._load_weights(self.choice)
 
@@ -201,7 +189,7 @@ class WhisperRuntime(CudaPeaks):
         self.model = None  # free the reduced copy before loading the full one
         self._cross_memo.clear()
         if self.choice.is_cuda:
-            release_cuda_memory()
+            release_memory()
         self.choice = dataclasses.replace(self.choice, precision="fp32", fallback=reason)
         log.warning("%s; continuing in fp32", reason)
         self.model = self._load(self.choice)
@@ -218,7 +206,7 @@ class WhisperRuntime(CudaPeaks):
         self._cross_memo.clear()  # GPU memory, which is what ran out
         self.model = self.model.to("cpu", torch_dtype(self.choice.precision))
         tie_fused_projections(self.model)
-        release_cuda_memory()
+        release_memory()
 
     # -- features -----------------------------------------------------------------------
 
