@@ -88,6 +88,11 @@ def test_guards():
     assert rejection_reason(_result(" Thank you for watching!", no_speech=0.3, logprob=-0.6), options) == "phantom phrase"
     # Said clearly and decoded with confidence, the same words are believed.
     assert rejection_reason(_result(" Thank you for watching!", no_speech=0.01, logprob=-0.1), options) is None
+    # A sign-off inside a longer unsure hypothesis (seen after a restart mid-word) is one too, but
+    # an everyday phrase in a sentence is speech, and a confident sign-off is believed.
+    assert rejection_reason(_result(" We'll see you next time. It's", logprob=-0.7), options) == "phantom phrase"
+    assert rejection_reason(_result(" Thank you very much for coming.", logprob=-0.7), options) is None
+    assert rejection_reason(_result(" We'll see you next time, everyone.", logprob=-0.1), options) is None
 
 
 def test_repeated_ngrams():

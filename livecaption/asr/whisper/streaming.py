@@ -30,6 +30,13 @@ PHANTOM_PHRASES = {
     "subtitles by the amara org community", "transcribed by", "music", "applause", "silence",
     "you re welcome", "you're welcome",  # what it says on noise after a prompt (tests/streaming/test_live_languages.py)
 }
+# Video sign-offs Whisper learnt from subtitles: inside a longer unsure hypothesis too ("we'll see
+# you next time. it's" after a stream restarted mid-word), they are its training data talking, not
+# the meeting. Everyday phrases ("thank you") are not here: in a longer sentence they are speech.
+SIGN_OFF_PHRASES = (
+    "thank you for watching", "thanks for watching", "please subscribe", "subscribe to my channel",
+    "like and subscribe", "see you next time", "see you in the next video", "amara org",
+)
 # A confident decode is what it takes for one of the phrases above to be believed.
 PHANTOM_MIN_LOGPROB = -0.35
 PHANTOM_MAX_NO_SPEECH = 0.1
@@ -88,7 +95,8 @@ class WhisperStreamingPolicy:
         if max(seg.scores.get("compression_ratio", 0.0) for seg in segments) > self.compression_ratio_threshold:
             return "loop (compression ratio)"
         unsure = logprob < PHANTOM_MIN_LOGPROB or no_speech > PHANTOM_MAX_NO_SPEECH
-        if normalize(result.text) in PHANTOM_PHRASES and unsure:
+        said = normalize(result.text)
+        if unsure and (said in PHANTOM_PHRASES or any(phrase in said for phrase in SIGN_OFF_PHRASES)):
             return "phantom phrase"
         if self.vocabulary and unsure and _only_words_of(result.text, self.vocabulary):
             return "prompt echo"
