@@ -66,7 +66,9 @@ def test_session_on_a_replayed_recording_captions_it_and_updates_the_indicators(
     assert "Not listening" in window.status.listening.text()
     p95 = statistics.quantiles(lateness, n=20)[18]
     print(f"event-loop delay p95 {1000 * p95:.1f} ms over {len(lateness)} ticks")
-    assert p95 < 0.100
+    # Decoding on the GUI thread would hold the loop for whole decodes (0.3 s and more each); the
+    # bound leaves room for a machine busy with other work (0.1 s failed on a loaded 2-core CI).
+    assert p95 < 0.25
 
 
 def test_switching_precision_restarts_the_engine_and_keeps_the_transcript(qtbot, window, tmp_path):
