@@ -31,10 +31,12 @@ class SessionActions:
 
     def _show_journal(self, path: Path):
         session, restored = read_journal(path)
-        for segment in restored.groups():
-            self._caption(CaptionUpdate(committed=tuple(segment), tentative="", time=0.0, utterance_ended=True))
-        for start, end, reason in restored.gaps:
-            self.transcript.add_gap(start, end, reason)
+        self.transcript.name_sources(restored.source_names)
+        for segment, source in zip(restored.groups(), restored.sources()):
+            self._caption(CaptionUpdate(committed=tuple(segment), tentative="", time=0.0, utterance_ended=True,
+                                        source=source))
+        for (start, end, reason), source in zip(restored.gaps, restored.gap_sources):
+            self.transcript.add_gap(start, end, reason, source)
         if restored.labelled:  # speaker labels the journal recorded (the latest of each)
             self.apply_speakers([(key / 1000, key / 1000, name) for key, name in restored.speakers.items()])
         return session

@@ -45,6 +45,9 @@ class Segment:
     # The language it was spoken in, when a transcript holds several (live captions detect it per
     # utterance); None: the transcript's ``language``.
     language: str | None = None
+    # Which input it was heard on in a meeting capture ("microphone", "system"; issue #11); None
+    # for a file or a single input.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Transcription:
             {"start": seg.start, "end": seg.end, "text": seg.text, **seg.scores,
              **({"speaker": seg.speaker} if labelled else {}),
              **({"language": seg.language} if seg.language else {}),
+             **({"source": seg.source} if seg.source else {}),
              "words": [asdict(w) for w in seg.words]}
             for seg in self.segments
         ]

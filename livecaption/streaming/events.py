@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from livecaption.asr.device import DeviceChoice
 
 
+# The inputs of a meeting capture (issue #11) and who each one is heard as until the user renames
+# them: the microphone is the user, the system audio the other people on the call.
+MICROPHONE, SYSTEM = "microphone", "system"
+SOURCE_SPEAKERS = {MICROPHONE: "You", SYSTEM: "Others"}
+
+
 @dataclass(frozen=True)
 class CommittedWord:
     text: str  # with its leading space where the language uses spaces
@@ -24,6 +30,7 @@ class CaptionUpdate:
     time: float  # stream-clock seconds
     utterance_ended: bool = False
     language: str | None = None  # the utterance's language, once known (detected per utterance with auto)
+    source: str | None = None  # the input it was heard on in a meeting capture ("microphone", "system")
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class StreamStats:
     gpu_reserved: int | None = None  # held by torch's caching allocator (what other apps cannot use)
     gpu_total: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    source: str | None = None  # in a meeting capture: the input these figures are of
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class CaptureGap:
     time: float
     fell_behind: bool = False  # True: decoding was too slow and the ring buffer dropped this audio
     engine_error: bool = False  # True: the audio was there, but its decode failed (EngineRestarted follows)
+    source: str | None = None  # in a meeting capture: the input that lost this stretch (the other went on)
 
 
 @dataclass(frozen=True)
@@ -73,12 +82,14 @@ class EngineRestarted:
     error: str  # what failed, e.g. "IndexError: list index out of range"
     start: float  # audio seconds left uncaptioned (also marked as a CaptureGap)
     end: float
+    source: str | None = None
 
 
 @dataclass(frozen=True)
 class StreamEnded:
     time: float
     error: str | None  # None when stopped or the recording ended; else why capture stopped
+    source: str | None = None  # in a meeting capture: one input's end (the session ends with the last)
 
 
 @dataclass(frozen=True)

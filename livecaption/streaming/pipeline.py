@@ -8,6 +8,7 @@ buffer's condition variable; it never polls with sleep.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import statistics
 import threading
@@ -54,6 +55,8 @@ class StreamingPipeline:
         journal=None,
         session_offset: float = 0.0,
         audio_tap: Callable | None = None,
+        source_id: str | None = None,
+        deliver_lock: threading.RLock | None = None,
     ):
         self.recognizer = recognizer
         self.source = source
@@ -69,7 +72,13 @@ class StreamingPipeline:
         # Called with (session seconds, 16 kHz samples) for every block the worker decodes: speaker
         # labels (livecaption.speakers.live) embed utterances from it, on their own thread.
         self.audio_tap = audio_tap
-        self._deliver_lock = threading.RLock()
+        # In a meeting capture (streaming/meeting.py) two pipelines share the journal and the lock
+        # around it, and each stamps its events with its input ("microphone", "system").
+        self.source_id = source_id
+        self._deliver_lock = deliver_lock or threading.RLock()
+        # Called with each batch of events (and whether it is the stream's last) before the journal
+        # sees them; it may hold captions back and release them later (a meeting's echo check).
+        self.commit_gate: Callable[[list, bool], list] | None = None
         self.committed: list[CommittedWord] = []
         self.lag_max = 0.0
         self.longest_iteration = 0.0  # clock seconds of the slowest read-decode-deliver round
@@ -113,7 +122,7 @@ class StreamingPipeline:
             log.exception("streaming worker failed")
             self.error = exc
         reason = self.source_failure or (f"{type(self.error).__name__}: {self.error}" if self.error else None)
-        self.on_event(StreamEnded(self.clock.now(), reason))
+        self.on_event(StreamEnded(self.clock.now(), reason, source=self.source_id))
 
     def _await_audio(self, needed: int) -> None:
         ring = self.ring
@@ -182,7 +191,7 @@ class StreamingPipeline:
         except Exception as exc:
             self._restart_after(exc, index)
             events = []
-        self._deliver(events)
+        self._deliver(events, final=True)
 
     def _restart_after(self, exc: Exception, index: int) -> None:
         """One failed decode must not end a meeting's captions: drop the speech in flight (what
@@ -217,19 +226,21 @@ class StreamingPipeline:
         """Mark audio (stream seconds) that no stream captioned, e.g. while the window switched model."""
         self._deliver([CaptureGap(start, end, reason, self.clock.now())])
 
-    def _deliver(self, events: list) -> None:
+    def _deliver(self, events: list, final: bool = False) -> None:
         with self._deliver_lock:  # the worker and report_gap (another thread) write one journal
-            self._deliver_locked(events)
+            self._deliver_locked(events if self.commit_gate is None else self.commit_gate(events, final))
 
     def _deliver_locked(self, events: list) -> None:
         for event in events:
             if isinstance(event, CaptionUpdate):
                 self.committed.extend(event.committed)
             event = shifted(event, self.session_offset)
+            if self.source_id is not None and isinstance(event, (CaptionUpdate, CaptureGap, EngineRestarted)):
+                event = dataclasses.replace(event, source=self.source_id)
             if isinstance(event, CaptionUpdate) and self.journal is not None:
                 self.journal.append(event)
             elif isinstance(event, CaptureGap) and self.journal is not None:
-                self.journal.append_gap(event.start, event.end, event.reason)
+                self.journal.append_gap(event.start, event.end, event.reason, event.source)
             self.on_event(event)
         self.on_event(self.stats())
 
@@ -260,6 +271,7 @@ class StreamingPipeline:
             gpu_decode_peak=memory.get("decode_peak"),
             gpu_reserved=memory.get("reserved"),
             gpu_total=memory.get("total"),
+            source=self.source_id,
         )
 
     @property

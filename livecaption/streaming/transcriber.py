@@ -96,6 +96,14 @@ class StreamingTranscriber:
     def processed_index(self) -> int:
         return self.audio_start + len(self.audio)
 
+    def settled_until(self) -> float:
+        """Audio seconds before which every word is committed or never will be: the words of the
+        utterance in flight are committed up to the log's end, a stream at rest up to its audio."""
+        in_flight = self.finished + ([self.current] if self.current is not None else [])
+        if not in_flight:
+            return self.processed_index / SAMPLE_RATE
+        return max(in_flight[0].window_start / SAMPLE_RATE, self.log.last_end)
+
     def insert_audio(self, start_index: int, samples: np.ndarray) -> None:
         """Append 16 kHz samples that begin at absolute ``start_index`` (a jump marks lost audio)."""
         if start_index > self.processed_index:  # audio was dropped: close what was open, restart clean

@@ -76,7 +76,12 @@ class Journal:
                            "emitted": round(w.emitted, 3), "p": round(w.probability, 4)} for w in update.committed],
                 "utterance_ended": update.utterance_ended,
                 **({"language": update.language} if update.language else {}),
+                **({"source": update.source} if update.source else {}),
             })
+
+    def append_source_names(self, names: dict[str, str]) -> None:
+        """Who each input of a meeting capture is heard as ("You", "Others"), at its start and on a rename."""
+        self._write({"type": "sources", "names": dict(names)})
 
     def append_speakers(self, event) -> None:
         """A ``SpeakerLabels`` event: each utterance [start, end] and its speaker (null: unlabelled)."""
@@ -89,8 +94,9 @@ class Journal:
         made with these, and a recovered transcript records them as a saved one does."""
         self._write({"type": "settings", "options": options})
 
-    def append_gap(self, start: float, end: float, reason: str) -> None:
-        self._write({"type": "gap", "start": round(start, 3), "end": round(end, 3), "reason": reason})
+    def append_gap(self, start: float, end: float, reason: str, source: str | None = None) -> None:
+        self._write({"type": "gap", "start": round(start, 3), "end": round(end, 3), "reason": reason,
+                     **({"source": source} if source else {})})
 
     def close(self) -> None:
         if not self._file.closed:
@@ -185,11 +191,24 @@ def _words(record: dict) -> tuple[CommittedWord, ...] | None:
     return tuple(parsed)
 
 
-def _gap(record: dict) -> tuple[float, float, str] | None:
+def _gap(record: dict) -> tuple[float, float, str, str | None] | None:
     start, end, reason = record.get("start"), record.get("end"), record.get("reason")
     if _number(start) and _number(end) and isinstance(reason, str):
-        return float(start), float(end), reason
+        return float(start), float(end), reason, _source(record)
     return None
+
+
+def _source(record: dict) -> str | None:
+    """The input a record is of (meeting capture); anything but a short string is no input."""
+    source = record.get("source")
+    return source if isinstance(source, str) and 0 < len(source) <= 32 else None
+
+
+def _source_names(record: dict) -> dict[str, str] | None:
+    names = record.get("names")
+    if not isinstance(names, dict):
+        return None
+    return {k: v for k, v in names.items() if isinstance(k, str) and isinstance(v, str) and v.strip()} or None
 
 
 def _speakers(record: dict) -> list[tuple[float, float, str | None]] | None:
@@ -247,7 +266,7 @@ def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
                 transcript.add(CaptionUpdate(committed=words, tentative="", time=0.0,
                                              utterance_ended=record["utterance_ended"],
                                              language=language if isinstance(language, str) and len(language) <= 16
-                                             else None))
+                                             else None, source=_source(record)))
                 finished = False
                 continue
         elif kind == "gap":
@@ -255,6 +274,11 @@ def read_journal(path: Path) -> tuple[JournalSession, LiveTranscript]:
             if gap is not None:
                 transcript.add_gap(*gap)
                 finished = False
+                continue
+        elif kind == "sources":  # a meeting capture's input names (journals before #11 have none)
+            names = _source_names(record)
+            if names is not None:
+                transcript.name_sources(names)
                 continue
         elif kind == "speakers":  # labels given after the words (journals before #12 have none)
             labels = _speakers(record)

@@ -1,0 +1,158 @@
+"""Meeting capture's core (livecaption/streaming/meeting.py) with a scripted model: both inputs'
+words land under their own input, in one journal, and the microphone's echo of the loudspeakers
+is dropped while the user's own words are kept. Real capture is in tests/audio/test_meeting_pulse.py.
+
+The two inputs replay at real-time pace (the echo check waits on the other input's progress,
+which only a shared real clock makes meaningful), so each test takes its recordings' length.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from conftest import clip_path
+from fake_recognizer import SAMPLE_RATE, ScriptedRecognizer
+from livecaption.audio.decode import decode_audio
+from livecaption.audio.sources import FileReplaySource
+from livecaption.streaming.events import MICROPHONE, SYSTEM, CaptionUpdate, CaptureGap, StreamEnded
+from livecaption.streaming.meeting import DecodeTurns, MeetingCapture
+from livecaption.transcript.journal import Journal, read_journal
+from livecaption.transcript.live import LiveTranscript
+from signals import silence
+from test_streaming_fake import voiced_words
+
+
+def _recordings(mic: np.ndarray, system: np.ndarray, mic_script, system_script):
+    """One scripted model over both recordings (it finds a slice by its samples), and the two
+    replays of its own (dithered) copies."""
+    both = np.concatenate([mic, system]).astype(np.float32)
+    offset = len(mic) / SAMPLE_RATE
+    script = list(mic_script) + [(w, s + offset, e + offset) for w, s, e in system_script]
+    model = ScriptedRecognizer(both, script)
+    return model, model.audio[: len(mic)], model.audio[len(mic):]
+
+
+def _run(model, mic_audio, system_audio, tmp_path, echo=True):
+    events = []
+    journal = Journal({"model": "scripted", "device": "cpu", "precision": "fp32", "fallback": None, "options": {}},
+                      folder=tmp_path)
+    capture = MeetingCapture(model, {MICROPHONE: FileReplaySource(mic_audio), SYSTEM: FileReplaySource(system_audio)},
+                             on_event=events.append, journal=journal, echo=echo)
+    capture.start()
+    assert capture.wait(timeout=120)
+    journal.close()
+    return capture, events, journal
+
+
+def _words_by_source(events) -> dict:
+    out = {MICROPHONE: [], SYSTEM: []}
+    for event in events:
+        if isinstance(event, CaptionUpdate):
+            out[event.source] += [w.text.strip() for w in event.committed]
+    return out
+
+
+def test_both_inputs_are_captioned_under_their_own_label_and_journaled(tmp_path):
+    jfk, three = decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav"))
+    # The others speak first, then the user, then both at once (overlap).
+    system = np.concatenate([silence(0.5), jfk, silence(1.0)])
+    mic = np.concatenate([silence(3.0), three, silence(1.0), three, silence(len(system) / SAMPLE_RATE - 9.5)])
+    mic = mic[: len(system)]
+    mic_script = [(f"m{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(mic))]
+    system_script = [(f"s{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(system))]
+    model, mic_audio, system_audio = _recordings(mic, system, mic_script, system_script)
+    capture, events, journal = _run(model, mic_audio, system_audio, tmp_path)
+
+    heard = _words_by_source(events)
+    assert heard[MICROPHONE] == [w for w, _, _ in mic_script]  # every word once, in order, none echoed away
+    assert heard[SYSTEM] == [w for w, _, _ in system_script]
+    ends = [e for e in events if isinstance(e, StreamEnded)]
+    assert [e.source for e in ends][-1] is None and {e.source for e in ends[:-1]} == {MICROPHONE, SYSTEM}
+
+    # The journal keeps each word's input and the inputs' names: a recovered transcript says who.
+    _, recovered = read_journal(journal.path)
+    result = recovered.to_transcription()
+    by_speaker = {}
+    for seg in result.segments:
+        by_speaker.setdefault(seg.speaker, []).extend(w.text.strip() for w in seg.words)
+        assert seg.source in (MICROPHONE, SYSTEM) and seg.speaker == {MICROPHONE: "You", SYSTEM: "Others"}[seg.source]
+    assert sorted(by_speaker["You"]) == sorted(w for w, _, _ in mic_script)
+    assert sorted(by_speaker["Others"]) == sorted(w for w, _, _ in system_script)
+    starts = [seg.start for seg in result.segments]
+    assert starts == sorted(starts)
+
+
+def test_the_microphones_echo_of_the_loudspeakers_is_dropped_and_the_users_words_kept(tmp_path):
+    jfk, three = decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav"))
+    system = np.concatenate([silence(0.5), jfk, silence(4.0)])
+    delay = int(0.05 * SAMPLE_RATE)  # the room: loudspeaker to microphone
+    echo = np.concatenate([np.zeros(delay, np.float32), 0.3 * system[:-delay]])
+    own_at = len(system) - int(3.5 * SAMPLE_RATE)  # the user speaks after the others, loudspeakers quiet
+    mic = echo.copy()
+    mic[own_at:own_at + len(three)] += three[: len(mic) - own_at]
+    system_script = [(f"s{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(system))]
+    # What the microphone hears: the others' words a moment late, then the user's own.
+    own = [(f"m{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(mic)) if s >= own_at / SAMPLE_RATE - 0.05]
+    mic_script = [(w, s + 0.05, e + 0.05) for w, s, e in system_script] + own
+    model, mic_audio, system_audio = _recordings(mic, system, mic_script, system_script)
+    capture, events, _ = _run(model, mic_audio, system_audio, tmp_path)
+
+    heard = _words_by_source(events)
+    assert heard[SYSTEM] == [w for w, _, _ in system_script]
+    assert heard[MICROPHONE] == [w for w, _, _ in own], heard[MICROPHONE]  # each sentence once
+    assert capture.echo.dropped_words == len(system_script)
+
+
+def test_with_a_headset_the_same_words_at_another_time_are_kept(tmp_path):
+    # Echo is words at the same moment: the user repeating the others' words later is speech.
+    three = decode_audio(clip_path("one_two_three.wav"))
+    system = np.concatenate([silence(0.5), three, silence(6.0)])
+    mic = np.concatenate([silence(5.0), three, silence(1.5)])[: len(system)]
+    system_script = voiced_words(system)
+    mic_script = [(w, s + 4.5, e + 4.5) for w, s, e in system_script]  # the same words, 4.5 s later
+    model, mic_audio, system_audio = _recordings(mic, system, mic_script, system_script)
+    _, events, _ = _run(model, mic_audio, system_audio, tmp_path)
+    heard = _words_by_source(events)
+    assert heard[MICROPHONE] == heard[SYSTEM] == [w for w, _, _ in system_script]
+
+
+def test_turns_alternate_between_two_waiting_inputs():
+    turns, order = DecodeTurns(), []
+    gate = threading.Barrier(2)
+
+    def decode(name):
+        gate.wait()
+        for _ in range(5):
+            with turns:
+                order.append(name)
+                time.sleep(0.01)
+
+    threads = [threading.Thread(target=decode, args=(name,)) for name in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # First come, first served: neither input runs twice while the other waits.
+    assert order.count("a") == order.count("b") == 5
+    assert max(len(run) for run in "".join(order).replace("ab", "a b").replace("ba", "b a").split()) <= 2
+
+
+def test_a_transcript_names_each_input_and_marks_a_gap_on_that_input_only():
+    transcript = LiveTranscript("m", "cpu", "fp32", None, {})
+    transcript.name_sources({MICROPHONE: "You", SYSTEM: "Dana"})
+    from livecaption.streaming.events import CommittedWord
+
+    def words(texts, start):
+        return tuple(CommittedWord(f" {t}", start + i, start + i + 0.5, start + i + 1, 0.9) for i, t in enumerate(texts))
+
+    transcript.add(CaptionUpdate(words(["hello", "there"], 0.0), "", 1.0, source=SYSTEM))
+    transcript.add(CaptionUpdate(words(["hi"], 0.5), "", 1.0, utterance_ended=True, source=MICROPHONE))
+    gap = CaptureGap(3.0, 5.0, "input device lost", 5.0, source=SYSTEM)
+    transcript.add_gap(gap.start, gap.end, gap.reason, gap.source)  # ends the others' open utterance only
+    result = transcript.to_transcription()
+    spoken = [(seg.speaker, seg.text.strip()) for seg in result.segments]
+    assert spoken == [("Dana", "hello there"), ("You", "hi"), (None, "[not captioned 3.0-5.0 s on the system audio: "
+                                                                      "input device lost]")]
