@@ -10,11 +10,12 @@ cd "$(dirname "$0")/.."
 # Qt's xcb platform plugin (the window on X11) links against every library below: the list is
 # read off `ldd libqxcb.so`, not off Qt's error message, and tests/test_system_libraries.py
 # fails when the plugin needs a library that none of these packages (or their dependencies) brings.
+# libportaudio2 records microphones; libpulse0 (libpulse and libpulse-simple) records system audio.
 APT_PACKAGES=(python3-venv libgl1 libegl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0
               libxkbcommon0 libxkbcommon-x11-0 libx11-6 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4
               libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0
               libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1
-              libportaudio2 libasound2-plugins)
+              libportaudio2 libasound2-plugins libpulse0)
 # The tests play speech into a private PulseAudio server and open the real window on Xvfb.
 TEST_APT_PACKAGES=(pulseaudio pulseaudio-utils xvfb xauth xdotool x11-utils imagemagick)
 [ "${1:-}" = "--tests" ] && APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}")

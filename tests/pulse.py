@@ -2,6 +2,8 @@
 
 The test plays speech into the null sink with ``paplay``; the sink's monitor is the default
 source, which sounddevice (PortAudio -> ALSA -> the pulse plugin) opens as the ``pulse`` device.
+System-audio tests ask for more null sinks (``extra_sinks``: name -> description), each with a
+monitor of its own, and unload or load one by name as a device would vanish and come back.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ SINK = "livecaption_test"
 
 
 class PulseServer:
-    def __init__(self, runtime_dir: Path):
+    def __init__(self, runtime_dir: Path, extra_sinks: dict[str, str] | None = None):
         self.runtime_dir = runtime_dir
+        self.extra_sinks = dict(extra_sinks or {})  # sink name -> description, loaded after SINK
         self.env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir), "PULSE_RUNTIME_PATH": str(runtime_dir / "pulse")}
         self.process: subprocess.Popen | None = None
         self.log_path = runtime_dir / "pulseaudio.log"
@@ -42,17 +45,29 @@ class PulseServer:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"pulseaudio did not start: {self.log_path.read_text()[-2000:]}")
             time.sleep(0.1)
+        for name, description in self.extra_sinks.items():
+            self.load_sink(name, description)
         self.pactl("set-default-sink", SINK)
         self.pactl("set-default-source", f"{SINK}.monitor")
         return self
 
-    def play(self, wav: Path) -> subprocess.Popen:
-        return subprocess.Popen(["paplay", f"--device={SINK}", str(wav)], env=self.env)
+    def load_sink(self, name: str, description: str | None = None) -> None:
+        """Another null sink (16 kHz mono, like SINK); its monitor is ``<name>.monitor``."""
+        args = ["load-module", "module-null-sink", f"sink_name={name}", "rate=16000", "channels=1"]
+        if description:  # module arguments take a quoted value; the proplist inside takes another
+            args.append(f"sink_properties=\"device.description='{description}'\"")
+        proc = self.pactl(*args)
+        if proc.returncode != 0:
+            raise RuntimeError(f"cannot load null sink {name}: {proc.stderr.strip()}")
 
-    def unload_sink(self) -> None:
+    def play(self, wav: Path, sink: str = SINK) -> subprocess.Popen:
+        return subprocess.Popen(["paplay", f"--device={sink}", str(wav)], env=self.env)
+
+    def unload_sink(self, name: str | None = None) -> None:
+        """Unload the null sink called ``name``, or every null sink when None."""
         modules = self.pactl("list", "short", "modules").stdout.splitlines()
         for line in modules:
-            if "module-null-sink" in line:
+            if "module-null-sink" in line and (name is None or f"sink_name={name}" in line.split()):
                 self.pactl("unload-module", line.split()[0])
 
     def stop(self) -> None:
