@@ -241,6 +241,7 @@ def _listen(args: argparse.Namespace) -> None:
     check_cache_folder()
     check_language_for_model(args.model, args.language, args.task)
     _check_vocabulary(args)
+    _check_inputs(args)
     if args.speakers:
         from livecaption.speakers.transcripts import require_encoder
 
@@ -248,6 +249,19 @@ def _listen(args: argparse.Namespace) -> None:
     if args.output:
         check_output(Path(args.output), args.force, [args.replay, *model_files(args.model)])
     args.inputs = [_audio(args.replay)] if args.replay else []  # last: it reads a pipe
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Which inputs ``listen`` captions: the combinations that cannot mean anything are one line."""
+    system = getattr(args, "system_audio", None)
+    if args.input == "none" and system is None:
+        raise UserError("--input none leaves nothing to caption: add --system-audio to caption what the computer plays")
+    if args.replay and (system is not None or args.input is not None):
+        raise UserError("--replay captions a recording instead of live inputs; for a microphone and a system-audio "
+                        "recording together use: livecaption bench MIC_FILE --system-audio-file SYSTEM_FILE")
+    if args.speakers and system is not None:
+        raise UserError("--speakers labels the voices of one input; with --system-audio lines are labelled "
+                        "by input (You / Others)")
 
 
 def _recover(args: argparse.Namespace) -> None:
@@ -298,11 +312,32 @@ def _bench(args: argparse.Namespace) -> None:
         check_speakers(args)
     if args.ref:
         check_reference(args.ref)
+    _check_meeting_bench(args)
     if args.events:
         if args.soak is not None or args.offline or args.compare:
             raise UserError("--events goes with the streaming bench, not --soak, --offline or --compare")
-        check_output(Path(args.events), args.force, [args.file, args.ref, *model_files(args.model)])
+        check_output(Path(args.events), args.force, [args.file, args.ref, args.system_audio_file, args.system_ref,
+                                                     *model_files(args.model)])
     args.inputs = [_audio(args.file)]  # last: it reads a pipe
+    if args.system_audio_file is not None:
+        args.inputs.append(_audio(args.system_audio_file))
+
+
+def _check_meeting_bench(args: argparse.Namespace) -> None:
+    if args.system_audio_file is None:
+        if args.system_ref is not None:
+            raise UserError("--system-ref goes with --system-audio-file")
+        return
+    check_path_name(args.system_audio_file, "--system-audio-file")
+    others = [flag for flag, used in (("--soak", args.soak is not None), ("--offline", args.offline),
+                                      ("--compare", args.compare), ("--speakers", args.speakers is not None),
+                                      ("--task translate", args.task != "transcribe"), ("--prompt", args.prompt))
+              if used]
+    if others:
+        raise UserError(f"--system-audio-file benches a meeting capture; {', '.join(others)} go without it")
+    if args.system_ref:
+        check_path_name(args.system_ref, "--system-ref")
+        check_reference(args.system_ref)
 
 
 _BY_COMMAND = {"transcribe": _transcribe, "listen": _listen, "recover": _recover, "bench": _bench}

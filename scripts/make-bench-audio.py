@@ -11,6 +11,9 @@ inside an utterance and long enough to end one: about 3.8 minutes.
 
     .venv/bin/python scripts/make-bench-audio.py /tmp/english.wav         # also writes /tmp/english.txt
     .venv/bin/python scripts/make-bench-audio.py /tmp/long.wav --long     # also writes /tmp/long.txt
+    .venv/bin/python scripts/make-bench-audio.py /tmp/meeting.wav --meeting  # + /tmp/meeting-system.wav
+
+--meeting (issue #11): the two sides of a call, 54 s each, for bench --system-audio-file.
 """
 
 import json
@@ -63,9 +66,22 @@ def long_recording(rounds: int = 4, seed: int = 16) -> tuple[np.ndarray, str]:
     return np.concatenate(audio), " ".join(words)
 
 
-if __name__ == "__main__":
-    out = Path(sys.argv[1])
-    audio, reference = long_recording() if "--long" in sys.argv[2:] else short_recording()
+def meeting_recordings() -> tuple[tuple[np.ndarray, str], tuple[np.ndarray, str]]:
+    """A call's two sides (issue #11): the others (system audio) read jfk and the licence; the user
+    (microphone) answers between them and twice talks over them."""
+    jfk, _, licence = english_parts()
+    stereo = "two_speakers_stereo.wav"
+    (first, first_text), (second, second_text) = zip(stereo_channels(speech / stereo), clips[stereo]["channel_references"])
+    three = (decode_audio(speech / "one_two_three.wav"), clips["one_two_three.wav"]["reference"])
+    system = np.concatenate([silence(1.0), jfk[0], silence(3.0), licence[0], silence(8.0)])
+    mic = np.zeros_like(system)
+    for at, samples in ((12.5, first), (30.0, three[0]), (len(system) / SAMPLE_RATE - 7.0, second)):
+        start = int(at * SAMPLE_RATE)
+        mic[start:start + len(samples)] += samples[: len(mic) - start]
+    return (mic, " ".join([first_text, three[1], second_text])), (system, " ".join([jfk[1], licence[1]]))
+
+
+def write(out: Path, audio: np.ndarray, reference: str) -> None:
     with wave.open(str(out), "wb") as handle:
         handle.setnchannels(1)
         handle.setsampwidth(2)
@@ -73,3 +89,13 @@ if __name__ == "__main__":
         handle.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
     out.with_suffix(".txt").write_text(reference + "\n")
     print(f"{out}: {len(audio) / SAMPLE_RATE:.1f} s; reference in {out.with_suffix('.txt')}")
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    if "--meeting" in sys.argv[2:]:  # OUT is the microphone; OUT-system.wav the other side
+        (mic, mic_text), (system, system_text) = meeting_recordings()
+        write(out, mic, mic_text)
+        write(out.with_name(out.stem + "-system.wav"), system, system_text)
+    else:
+        write(out, *(long_recording() if "--long" in sys.argv[2:] else short_recording()))

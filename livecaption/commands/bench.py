@@ -70,6 +70,11 @@ def register(commands) -> None:
     bench.add_argument("--speakers", default=None, metavar="auto",
                        help="streaming: label speakers live, as the window does (one embedding per utterance, "
                             "off the caption path); --events lines carry each word's speaker")
+    bench.add_argument("--system-audio-file", default=None, metavar="SYSTEM_FILE",
+                       help="meeting capture: replay FILE as the microphone and this as the system audio at once "
+                            "(each alone first); per-input WER, latency, dropped audio and word attribution")
+    bench.add_argument("--system-ref", default=None, metavar="TEXT_FILE",
+                       help="with --system-audio-file: its reference transcript (--ref is FILE's)")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     add_vad_options(bench)
     bench.set_defaults(func=_dispatch)
@@ -99,6 +104,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.beam_size is None:
             args.beam_size = 5
         return run_bench(args)
+    if args.system_audio_file is not None:
+        from livecaption.commands.bench_meeting import run_meeting_bench
+
+        return run_meeting_bench(args)
     from livecaption.commands.bench_stream import run_stream_bench
 
     return run_stream_bench(args)

@@ -20,7 +20,9 @@ from livecaption.commands.common import (
     add_model_options, add_vad_options, load_recognizer_for, notify_unreadable, vad_options_from)
 from livecaption.errors import OutputError
 from livecaption.audio.sources import FileReplaySource, MicrophoneSource
-from livecaption.streaming.events import CaptionUpdate, CaptureGap, StreamStats
+from livecaption.streaming.events import (MICROPHONE, SOURCE_SPEAKERS, SYSTEM, CaptionUpdate, CaptureGap, StreamEnded,
+                                         StreamStats)
+from livecaption.streaming.meeting import INPUT_NAMES, MeetingCapture
 from livecaption.streaming.options import StreamingOptions
 from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.export import check_writable, format_for, render, write_text_atomic
@@ -31,14 +33,20 @@ DIM, RESET, CLEAR = "\x1b[2m", "\x1b[0m", "\x1b[K"
 
 
 class TerminalCaptions:
-    """Renders caption updates; called from the worker thread, so it serialises its writes."""
+    """Renders caption updates; called from the worker threads, so it serialises its writes. In a
+    meeting capture each input has its own line, printed with its name ("You: …", "Others: …")."""
 
-    def __init__(self, stream=sys.stdout):
+    def __init__(self, stream=sys.stdout, names: dict[str, str] | None = None):
         self.stream = stream
         self.tty = stream.isatty()
-        self.line = ""
+        self.names = names or {}
+        self.lines: dict[str | None, str] = {}
         self.lock = threading.Lock()
         self.stats: StreamStats | None = None
+
+    @property
+    def line(self) -> str:
+        return self.lines.get(None, "")
 
     def update(self, event) -> None:
         if isinstance(event, StreamStats):
@@ -47,31 +55,41 @@ class TerminalCaptions:
         if not isinstance(event, CaptionUpdate):
             return
         with self.lock:
-            self.line += "".join(w.text for w in event.committed)
+            source = event.source
+            line = self.lines.get(source, "") + "".join(w.text for w in event.committed)
             width = shutil.get_terminal_size((100, 20)).columns
-            if len(self.line) > width - 30:  # too long to redraw in place: settle it on screen
-                cut = self.line.rfind(" ", 0, width - 30)
-                cut = cut if cut > 0 else len(self.line)
-                self._write_line(self.line[:cut])
-                self.line = self.line[cut:]
+            if len(line) > width - 30:  # too long to redraw in place: settle it on screen
+                cut = line.rfind(" ", 0, width - 30)
+                cut = cut if cut > 0 else len(line)
+                self._write_line(source, line[:cut])
+                line = line[cut:]
             if event.utterance_ended:
-                if self.line.strip():
-                    self._write_line(self.line)
-                self.line = ""
+                if line.strip():
+                    self._write_line(source, line)
+                line = ""
             elif self.tty:
                 tail = f" {DIM}{event.tentative}{RESET}" if event.tentative else ""
-                self.stream.write(f"\r{CLEAR}{self.line.strip()}{tail}")
+                self.stream.write(f"\r{CLEAR}{self._who(source)}{line.strip()}{tail}")
                 self.stream.flush()
+            self.lines[source] = line
 
-    def _write_line(self, text: str) -> None:
+    def _who(self, source: str | None) -> str:
+        return f"{self.names[source]}: " if source in self.names else ""
+
+    def _write_line(self, source: str | None, text: str) -> None:
         prefix = f"\r{CLEAR}" if self.tty else ""
-        self.stream.write(f"{prefix}{text.strip()}\n")
+        self.stream.write(f"{prefix}{self._who(source)}{text.strip()}\n")
         self.stream.flush()
 
 
 def register(commands) -> None:
     listen = commands.add_parser("listen", help="live captions in the terminal from a microphone")
-    listen.add_argument("--input", default=None, metavar="DEV", help="input device index or name (default: system default)")
+    listen.add_argument("--input", default=None, metavar="DEV",
+                        help="microphone: input device index or name (default: system default); none: no microphone")
+    listen.add_argument("--system-audio", nargs="?", const="", default=None, metavar="MONITOR",
+                        help="also caption what the computer plays (the other side of a call), from this output's "
+                             "monitor (default: the default output's); lines are labelled You / Others "
+                             "(livecaption devices lists the monitors)")
     add_model_options(listen)
     listen.add_argument("--language", default="auto",
                         help="language code, or auto to detect it per utterance (default: auto)")
@@ -104,10 +122,7 @@ def run_listen(args: argparse.Namespace) -> int:
     options = StreamingOptions(language=language, pause_commit_ms=args.pause_commit_ms, commit=args.commit,
                                task=args.task, vocabulary=args.prompt)
     vad_options = vad_options_from(args)
-    if args.replay:
-        source = FileReplaySource(decode_audio(args.inputs[0]), realtime=True, description=f"replay of {args.replay}")
-    else:
-        source = MicrophoneSource(args.input)
+    sources = _sources(args)  # a device that does not exist is one line before the model loads
     recognizer = load_recognizer_for(args)
     recognizer.check_options(TranscribeOptions(language=language, task=args.task))  # models whose metadata said nothing
     choice = recognizer.choice
@@ -126,7 +141,7 @@ def run_listen(args: argparse.Namespace) -> int:
 
         tracker = journaled_tracker(journal, lambda event: transcript.set_speakers(event.utterances))
     try:
-        pipeline = _run_session(args, recognizer, source, options, vad_options, transcript, journal, tracker)
+        pipeline = _run_session(args, recognizer, sources, options, vad_options, transcript, journal, tracker)
     except BaseException:
         # A session that never started leaves no header-only journal behind; one that committed
         # words stays unfinished, to be recovered.
@@ -154,10 +169,28 @@ def run_listen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_session(args, recognizer, source, options, vad_options, transcript, journal,
-                 tracker=None) -> StreamingPipeline:
-    """Caption until Ctrl-C, SIGTERM or the end of the source; returns the stopped pipeline."""
-    screen = TerminalCaptions()
+def _sources(args: argparse.Namespace) -> dict:
+    """The inputs to caption: a replay, or the microphone and/or the system audio (meeting capture)."""
+    if args.replay:
+        return {None: FileReplaySource(decode_audio(args.inputs[0]), realtime=True, description=f"replay of {args.replay}")}
+    microphone = None if args.input == "none" else MicrophoneSource(args.input)
+    if args.system_audio is None:
+        return {None: microphone}
+    from livecaption.audio.pulse import SystemAudioSource
+
+    sources = {MICROPHONE: microphone} if microphone is not None else {}
+    sources[SYSTEM] = SystemAudioSource(args.system_audio or None)
+    return sources
+
+
+def _run_session(args, recognizer, sources, options, vad_options, transcript, journal,
+                 tracker=None):
+    """Caption until Ctrl-C, SIGTERM or the end of the sources; returns the stopped pipeline (or
+    meeting capture)."""
+    meeting = None not in sources
+    if meeting:
+        transcript.name_sources(SOURCE_SPEAKERS)
+    screen = TerminalCaptions(names={sid: SOURCE_SPEAKERS[sid] for sid in sources} if meeting else None)
 
     def on_event(event) -> None:
         if tracker is not None:
@@ -165,15 +198,22 @@ def _run_session(args, recognizer, source, options, vad_options, transcript, jou
         if isinstance(event, CaptionUpdate):
             transcript.add(event)
         elif isinstance(event, CaptureGap):
-            transcript.add_gap(event.start, event.end, event.reason)
+            transcript.add_gap(event.start, event.end, event.reason, event.source)
             after = "captions go on from the newest audio" if event.fell_behind else "capture resumed"
-            print(f"[no audio {event.start:.1f}-{event.end:.1f} s: {event.reason}; {after}]", file=sys.stderr)
+            where = f" on {INPUT_NAMES[event.source]}" if event.source else ""
+            print(f"[no audio{where} {event.start:.1f}-{event.end:.1f} s: {event.reason}; {after}]", file=sys.stderr)
+        elif isinstance(event, StreamEnded) and event.source and event.error:
+            print(f"[{INPUT_NAMES[event.source]} stopped: {event.error}; the other input goes on]", file=sys.stderr)
         screen.update(event)
 
-    pipeline = StreamingPipeline(recognizer, source, options, vad_options, on_event=on_event, journal=journal,
-                                 audio_tap=tracker.audio if tracker is not None else None)
-    print(f"listening on {source.description} with {args.model} ({recognizer.describe_device()}); Ctrl-C to stop",
-          file=sys.stderr)
+    if meeting:
+        pipeline = MeetingCapture(recognizer, sources, options, vad_options, on_event=on_event, journal=journal)
+    else:
+        pipeline = StreamingPipeline(recognizer, sources[None], options, vad_options, on_event=on_event,
+                                     journal=journal, audio_tap=tracker.audio if tracker is not None else None)
+    heard = " and ".join(f"{INPUT_NAMES.get(sid, 'input')} ({source.description})" if sid else source.description
+                         for sid, source in sources.items())
+    print(f"listening on {heard} with {args.model} ({recognizer.describe_device()}); Ctrl-C to stop", file=sys.stderr)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

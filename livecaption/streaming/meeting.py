@@ -35,6 +35,7 @@ from livecaption.streaming.pipeline import StreamingPipeline
 
 log = logging.getLogger("livecaption")
 
+INPUT_NAMES = {MICROPHONE: "the microphone", SYSTEM: "the system audio"}  # in messages
 # Words of the system audio within this many seconds of a microphone caption's words are its
 # candidates (the room's delay is tens of ms; word times from two decodes differ by more).
 ECHO_WINDOW_S = 1.0
@@ -217,7 +218,16 @@ class MeetingCapture:
         self.on_event(event)
 
     def _label(self, source: str | None) -> str:
-        return "system audio" if source == SYSTEM else (source or "input")
+        return INPUT_NAMES.get(source, source or "input")
+
+    @property
+    def source_failure(self) -> str | None:
+        """Why capture stopped, once every input has stopped for good (one lost input alone is not
+        the end of the meeting: the other went on)."""
+        failures = [(sid, p.source_failure) for sid, p in self.pipelines.items() if p.source_failure]
+        if len(failures) < len(self.pipelines):
+            return None
+        return "; ".join(f"{self._label(sid)}: {failure}" for sid, failure in failures)
 
     # -- what a single pipeline offers, over both ---------------------------------------------------
 

@@ -55,3 +55,36 @@ def test_streaming_bench_reports_latency_and_writes_recomputable_events(tmp_path
 def test_soak_needs_positive_minutes():
     proc = run_cli("bench", str(clip_path("jfk.flac")), "--soak", "0")
     assert proc.returncode == 2 and "--soak must be from 0.1 to 1440, not 0" in proc.stderr
+
+
+def test_meeting_bench_reports_each_input_alone_and_together_with_labelled_events(tmp_path):
+    refs = {}
+    for name in ("jfk.flac", "one_two_three.wav"):
+        refs[name] = tmp_path / f"{name}.txt"
+        refs[name].write_text(CLIPS[name]["reference"])
+    events = tmp_path / "events.jsonl"
+    proc = run_cli("bench", str(clip_path("one_two_three.wav")), "--ref", str(refs["one_two_three.wav"]),
+                   "--system-audio-file", str(clip_path("jfk.flac")), "--system-ref", str(refs["jfk.flac"]),
+                   "--fast", "--events", str(events), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    inputs = {i["speaker"]: i for i in report["inputs"]}
+    assert set(inputs) == {"You", "Others"} and inputs["You"]["source"] == "microphone"
+    for i in inputs.values():
+        assert i["wer_against"] == "reference" and i["wer_together"] <= i["wer_alone"] + 0.03, i
+        assert i["final_latency_p50"] > 0 and i["dropped_seconds"] == 0
+    assert report["word_attribution"] >= 0.98 and report["rtf_together"] > 0
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert {(w["source"], w["speaker"]) for w in lines} == {("microphone", "You"), ("system", "Others")}
+    assert sum(w["source"] == "system" for w in lines) == inputs["Others"]["words"]
+
+
+def test_meeting_bench_options_that_do_not_go_together_are_one_line(tmp_path):
+    for extra in (["--offline"], ["--soak", "1"], ["--system-ref", str(tmp_path / "x.txt")]):
+        args = ["bench", str(clip_path("jfk.flac")), *extra]
+        if extra[0] != "--system-ref":
+            args += ["--system-audio-file", str(clip_path("one_two_three.wav"))]
+        proc = run_cli(*args)
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    proc = run_cli("bench", str(clip_path("jfk.flac")), "--system-audio-file", str(tmp_path / "missing.wav"))
+    assert proc.returncode == 2 and "missing.wav" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
