@@ -1,11 +1,12 @@
 """Words before a pause inside an utterance are committed at the pause, not at the utterance's end.
 
 Real speech (the 50 s English concatenation: jfk's phrases, "one, two, three", the licence text)
-through the real model on the simulated clock, with pause commits on and off.
+through the real model on the simulated clock, with pause commits on.
 """
 
 from __future__ import annotations
 
+from livecaption.asr.types import TranscribeOptions
 from livecaption.audio.sources import FileReplaySource
 from livecaption.metrics import wer
 from livecaption.streaming.clock import SimulatedClock
@@ -35,15 +36,16 @@ def run(recognizer, audio, pause_commit_ms: int):
 def test_pause_commits_settle_utterances_before_they_end_without_costing_accuracy(tiny_fp32, english_concat):
     audio, reference = english_concat
     at_pauses, updates = run(tiny_fp32, audio, 250)
-    at_end, updates_off = run(tiny_fp32, audio, 0)
 
     # An utterance whose words were all committed at its last pause has nothing left for its end.
+    # (That pauses are where the commits happen, and that without pause commits the words wait for
+    # the end, tests/streaming/test_streaming_fake.py shows in milliseconds with a scripted model.)
     settled = [u for u in updates if u.utterance_ended and not u.committed]
-    settled_off = [u for u in updates_off if u.utterance_ended and not u.committed]
     finals = [u for u in updates if u.utterance_ended]
     assert len(settled) >= len(finals) / 2, (len(settled), len(finals))
-    assert len(settled) > len(settled_off)
 
-    # Committing earlier, with less audio after the words, costs no accuracy.
-    assert wer(reference, at_pauses.transcript_text) <= wer(reference, at_end.transcript_text) + 0.03, (
-        at_pauses.transcript_text, at_end.transcript_text)
+    # Committing earlier, with less audio after the words, costs no accuracy: within the bound
+    # the streaming WER test holds live text to, against the same model's offline transcript.
+    offline = tiny_fp32.transcribe(audio, TranscribeOptions()).text
+    assert wer(reference, at_pauses.transcript_text) <= wer(reference, offline) + 0.03, (
+        at_pauses.transcript_text, offline)
