@@ -4,14 +4,16 @@ Each input keeps what a single input has: its own capture, ring buffer, VAD, str
 worker thread, with its own overload handling (a ring that overflows drops that input's oldest
 audio and marks the gap on that input only). What they share:
 
-- the model, behind ``DecodeTurns``: one decode at a time, taken in the order asked for, so
-  neither input starves while both talk (each one's adaptive step grows with the waits);
+- the model, behind ``DecodeTurns``: one decode at a time, an utterance's final decode before
+  partial ones, otherwise in the order asked for, so neither input starves while both talk. A
+  partial decode does not wait for the other input's decode (for up to a second): it is skipped
+  and retried with the next audio, so an input hears its own end of speech on time;
 - the journal and the lock around it: captions of both inputs reach the disk in one order;
 - the echo check: with loudspeakers, the microphone hears the meeting too. A microphone caption
   that repeats, at the same time, words the system audio carried is the room's echo, not the
   user: it is dropped and the system audio's copy kept. Microphone captions are held only until
-  the system audio's captions for the same moment are settled (at once when the others are
-  silent), and never longer than ``ECHO_MAX_HOLD_S``.
+  the system audio has been decoded past them (at once when the others are silent), and never
+  longer than ``ECHO_MAX_HOLD_S``.
 
 Every event carries its input (``source``); the transcript names the microphone "You" and the
 system audio "Others" until the user renames them.
@@ -20,7 +22,10 @@ system audio "Others" until the user renames them.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -32,6 +37,7 @@ from livecaption.streaming.clock import RealClock, StreamClock
 from livecaption.streaming.events import MICROPHONE, SOURCE_SPEAKERS, SYSTEM, CaptionUpdate, Event, StreamEnded
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.pipeline import StreamingPipeline
+from livecaption.streaming.transcriber import DecodeDeferred
 
 log = logging.getLogger("livecaption")
 
@@ -39,41 +45,96 @@ INPUT_NAMES = {MICROPHONE: "the microphone", SYSTEM: "the system audio"}  # in m
 # Words of the system audio within this many seconds of a microphone caption's words are its
 # candidates (the room's delay is tens of ms; word times from two decodes differ by more).
 ECHO_WINDOW_S = 1.0
+# ... but the system audio hears a word before the microphone does (the loudspeaker plays what the
+# system audio carries), so a microphone caption is judged once the system audio has been decoded
+# this far past it (its committed and tentative words count): at once while the others are silent,
+# one decode step later while they talk.
+ECHO_SETTLE_S = 0.3
 ECHO_MIN_SHARE = 0.6  # this share of a microphone caption's words heard on the system audio: echo
+MAX_PARTIAL_DEFER_S = 1.0  # an input skips partial decodes while the model is busy for at most this long
 ECHO_MAX_HOLD_S = 6.0  # a microphone caption is never held longer than this (wall clock)
 
 
 class DecodeTurns:
-    """A first-come, first-served lock: with two inputs waiting, each gets every other decode."""
+    """First come, first served, except that an utterance's final decode goes before partial ones:
+    the final decode is what the user waits for (final latency), a partial only refreshes the
+    tentative tail. With two inputs waiting for partials, each gets every other decode."""
+
+    FINAL, PARTIAL = 0, 1
 
     def __init__(self):
         self._cond = threading.Condition()
-        self._queue: collections.deque = collections.deque()
+        self._waiting: list[tuple[int, int]] = []  # (priority, arrival): the smallest goes next
+        self._arrivals = itertools.count()
 
-    def __enter__(self):
-        ticket = object()
+    def busy(self) -> bool:
         with self._cond:
-            self._queue.append(ticket)
-            self._cond.wait_for(lambda: self._queue[0] is ticket)
+            return bool(self._waiting)
 
-    def __exit__(self, *exc):
+    @contextlib.contextmanager
+    def turn(self, priority: int = PARTIAL):
+        ticket = (priority, next(self._arrivals))
         with self._cond:
-            self._queue.popleft()
-            self._cond.notify_all()
+            heapq.heappush(self._waiting, ticket)
+            self._cond.wait_for(lambda: self._waiting[0] == ticket)
+        try:
+            yield
+        finally:
+            with self._cond:
+                heapq.heappop(self._waiting)
+                self._cond.notify_all()
+
+
+class _DecodeKind(threading.local):
+    final = False  # whether this worker thread's next decodes are an utterance's final ones
+    deferred_since: float | None = None  # when this thread's partial decodes began to be deferred
+
+
+class _FinalAware:
+    """A streaming policy that notes, for its worker thread, whether the decodes it plans are final."""
+
+    def __init__(self, policy, kind: _DecodeKind):
+        self._policy, self._kind = policy, kind
+
+    def __getattr__(self, name):
+        return getattr(self._policy, name)
+
+    def attempts(self, audio_seconds, request, final):
+        self._kind.final = final
+        return self._policy.attempts(audio_seconds, request, final)
 
 
 class SharedRecognizer:
-    """One recognizer for several streams: decodes take turns; everything else is the recognizer's."""
+    """One recognizer for several streams: decodes take turns (finals first); everything else is
+    the recognizer's."""
 
     def __init__(self, recognizer, turns: DecodeTurns):
         self._recognizer, self._turns = recognizer, turns
+        self._kind = _DecodeKind()
+        self.busy_seconds = 0.0  # decoding, waits for turns not included: the RTF of both inputs
 
     def __getattr__(self, name):
         return getattr(self._recognizer, name)
 
+    def streaming_policy(self, options):
+        return _FinalAware(self._recognizer.streaming_policy(options), self._kind)
+
     def transcribe(self, audio, options=None, *args, **kwargs):
-        with self._turns:
-            return self._recognizer.transcribe(audio, options, *args, **kwargs)
+        kind = self._kind
+        if not kind.final and self._turns.busy():
+            # A partial only refreshes the tentative tail: rather than wait for the other input's
+            # decode (and hear this input's end of speech late), skip it and try with the next
+            # audio; but not for longer than MAX_PARTIAL_DEFER_S, so neither input's captions stall.
+            kind.deferred_since = kind.deferred_since or time.monotonic()
+            if time.monotonic() - kind.deferred_since < MAX_PARTIAL_DEFER_S:
+                raise DecodeDeferred
+        kind.deferred_since = None
+        with self._turns.turn(DecodeTurns.FINAL if kind.final else DecodeTurns.PARTIAL):
+            began = time.perf_counter()
+            try:
+                return self._recognizer.transcribe(audio, options, *args, **kwargs)
+            finally:
+                self.busy_seconds += time.perf_counter() - began
 
 
 class EchoGate:
@@ -84,7 +145,9 @@ class EchoGate:
         self.system = system
         self.held: collections.deque = collections.deque()  # (wall time held, CaptionUpdate)
         self.dropped_words = 0
+        self.hold_seconds: list[float] = []  # how long each microphone caption waited (added to its latency)
         self.system_tentative = ""  # the system audio's latest tentative tail (MeetingCapture keeps it)
+        self._tentative: list = []  # the system audio's tentative words with their times
 
     def __call__(self, events: list, final: bool) -> list:
         out = []
@@ -97,24 +160,26 @@ class EchoGate:
                 out.append(event)
         return self._release(final) + out
 
-    def _settled_until(self) -> float:
+    def _heard(self) -> tuple[float, list]:
         core = self.system.core
-        return core.settled_until() if core is not None else float("inf")
+        return core.heard() if core is not None else (float("inf"), [])
 
     def _release(self, final: bool) -> list:
         released = []
-        settled = self._settled_until()
+        settled, self._tentative = self._heard()
         while self.held:
             held_at, update = self.held[0]
             end = max((w.end for w in update.committed), default=0.0)
-            if not (final or end + ECHO_WINDOW_S <= settled or time.monotonic() - held_at > ECHO_MAX_HOLD_S):
+            if not (final or end + ECHO_SETTLE_S <= settled or time.monotonic() - held_at > ECHO_MAX_HOLD_S):
                 break
             self.held.popleft()
+            self.hold_seconds.append(time.monotonic() - held_at)
             released.append(self._without_echo(update))
         return released
 
     def _system_words(self, start: float, end: float) -> list[str]:
-        return [normalize(w.text) for w in list(self.system.committed)
+        """What the system audio said around [start, end]: committed, or in its latest decode."""
+        return [normalize(w.text) for w in [*self.system.committed, *self._tentative]
                 if w.end >= start - ECHO_WINDOW_S and w.start <= end + ECHO_WINDOW_S]
 
     def _without_echo(self, update: CaptionUpdate) -> CaptionUpdate:
@@ -154,7 +219,7 @@ class MeetingCapture:
         self.names = {sid: (names or {}).get(sid, SOURCE_SPEAKERS.get(sid, sid)) for sid in sources}
         self._lock = threading.RLock()
         self._ended: dict[str, StreamEnded] = {}
-        shared = SharedRecognizer(recognizer, DecodeTurns())
+        self.shared = shared = SharedRecognizer(recognizer, DecodeTurns())
         self.pipelines = {
             sid: StreamingPipeline(shared, source, options, vad_options, clock=clock_factory(),
                                    on_event=self._forward, journal=journal, source_id=sid, deliver_lock=self._lock)

@@ -60,6 +60,10 @@ class Utterance:
     detected: str | None = None  # the latest unclear detection, for a first utterance with nothing to keep
 
 
+class DecodeDeferred(Exception):
+    """Raised by a shared model for a partial decode it will not wait for (streaming/meeting.py)."""
+
+
 class StreamingTranscriber:
     def __init__(self, recognizer, options: StreamingOptions, vad: VadGate, clock: StreamClock):
         self.recognizer = recognizer
@@ -96,13 +100,14 @@ class StreamingTranscriber:
     def processed_index(self) -> int:
         return self.audio_start + len(self.audio)
 
-    def settled_until(self) -> float:
-        """Audio seconds before which every word is committed or never will be: the words of the
-        utterance in flight are committed up to the log's end, a stream at rest up to its audio."""
+    def heard(self) -> tuple[float, list]:
+        """For a check across inputs (a meeting's echo check): the audio seconds every word of which
+        was decoded at least once, and the words there still tentative (absolute times)."""
         in_flight = self.finished + ([self.current] if self.current is not None else [])
         if not in_flight:
-            return self.processed_index / SAMPLE_RATE
-        return max(in_flight[0].window_start / SAMPLE_RATE, self.log.last_end)
+            return self.processed_index / SAMPLE_RATE, []
+        tentative = self.current.agreement.tentative if self.current is not None else []
+        return max(self.last_decode_end / SAMPLE_RATE, self.log.last_end), tentative
 
     def insert_audio(self, start_index: int, samples: np.ndarray) -> None:
         """Append 16 kHz samples that begin at absolute ``start_index`` (a jump marks lost audio)."""
@@ -177,7 +182,9 @@ class StreamingTranscriber:
         out.extend(settled)
         if (utt is not None and not settled and due
                 and self.processed_index - utt.window_start >= MIN_DECODE_SECONDS * SAMPLE_RATE):
-            out.append(self._partial(utt))
+            update = self._partial(utt)
+            if update is not None:
+                out.append(update)
         return out
 
     def _commit_in_order(self, utt: Utterance, cut_before: int) -> list[CaptionUpdate]:
@@ -310,8 +317,11 @@ class StreamingTranscriber:
         return CaptionUpdate(committed=committed, tentative=tentative, time=now, utterance_ended=ended,
                              language=utt.language or self.options.language)
 
-    def _partial(self, utt: Utterance) -> CaptionUpdate:
-        _, words = self._decode(utt, utt.window_start, self.processed_index)
+    def _partial(self, utt: Utterance) -> CaptionUpdate | None:
+        try:
+            _, words = self._decode(utt, utt.window_start, self.processed_index)
+        except DecodeDeferred:  # another input has the model (meeting capture): retried with the next audio
+            return None
         utt.last_words, utt.last_words_end = (words, self.processed_index) if words else (None, 0)
         if self.options.commit == "pauses":  # shown as tentative; committed at the next pause or end
             newly = []

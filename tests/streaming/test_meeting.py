@@ -126,7 +126,7 @@ def test_turns_alternate_between_two_waiting_inputs():
     def decode(name):
         gate.wait()
         for _ in range(5):
-            with turns:
+            with turns.turn():
                 order.append(name)
                 time.sleep(0.01)
 
@@ -138,6 +138,32 @@ def test_turns_alternate_between_two_waiting_inputs():
     # First come, first served: neither input runs twice while the other waits.
     assert order.count("a") == order.count("b") == 5
     assert max(len(run) for run in "".join(order).replace("ab", "a b").replace("ba", "b a").split()) <= 2
+
+
+def test_a_final_decode_goes_before_waiting_partial_ones():
+    turns, order = DecodeTurns(), []
+    holding, release = threading.Event(), threading.Event()
+
+    def decode(name, priority, hold=False):
+        with turns.turn(priority):
+            order.append(name)
+            if hold:
+                holding.set()
+                release.wait(10)
+
+    first = threading.Thread(target=decode, args=("busy", DecodeTurns.PARTIAL, True))
+    first.start()
+    holding.wait(10)
+    waiting = [threading.Thread(target=decode, args=("partial", DecodeTurns.PARTIAL))]
+    waiting[0].start()
+    time.sleep(0.1)  # the partial is queued first ...
+    waiting.append(threading.Thread(target=decode, args=("final", DecodeTurns.FINAL)))
+    waiting[1].start()
+    time.sleep(0.1)
+    release.set()
+    for thread in [first, *waiting]:
+        thread.join(10)
+    assert order == ["busy", "final", "partial"]  # ... and the final still goes first
 
 
 def test_a_transcript_names_each_input_and_marks_a_gap_on_that_input_only():
