@@ -117,3 +117,30 @@ def test_a_failed_session_discards_only_an_empty_journal(tmp_path):
     assert not used.discard_if_empty()
     session, _ = read_journal(used.path)
     assert session.words == 1 and not session.finished  # offered for recovery
+
+
+def test_a_meeting_journal_recovers_who_said_what_and_survives_hostile_inputs_and_names(tmp_path):
+    # Issue #11: words and gaps carry their input, a "sources" record names the inputs. Hostile
+    # values never lose a word: a bad input is no input, a bad names record is skipped and counted.
+    others = {**words_record("hello", "there", ended=False), "source": "system"}
+    mine = {**words_record("hi", start=0.2), "source": "microphone"}
+    others_end = {**words_record("all", start=1.0), "source": "system"}
+    odd = [{**words_record("odd", start=3.0), "source": bad} for bad in (5, "x" * 1000, None, ["system"])]
+    names = {"type": "sources", "names": {"microphone": "You", "system": "Others"}}
+    rename = {"type": "sources", "names": {"system": "Dana", "microphone": 7, "\u202e": ""}}
+    bad_names = [{"type": "sources", "names": ["You"]}, {"type": "sources", "names": {}}]
+    gap = {"type": "gap", "start": 5.0, "end": 6.0, "reason": "input lost", "source": "system"}
+    journal = write_journal(tmp_path, "s", [HEADER, names, others, mine, others_end, *odd, rename, *bad_names, gap])
+    before = digest(journal)
+    session, transcript = read_journal(journal)
+    assert session.skipped == 2 and session.words == 8
+    result = transcript.to_transcription()
+    said = [(seg.speaker, seg.text.strip()) for seg in result.segments]
+    assert said[:2] == [("Dana", "hello there all"), ("You", "hi")], said
+    assert [text for who, text in said[2:6]] == ["odd"] * 4 and all(who is None for who, _ in said[2:6])
+    assert said[-1] == (None, "[not captioned 5.0-6.0 s on the system audio: input lost]")
+    for fmt, mark in (("txt", "] Dana: hello there all"), ("srt", "Dana: hello there all"),
+                      ("vtt", "<v Dana>hello there all"), ("json", '"source": "system"')):
+        proc = run_cli("recover", str(journal), "--format", fmt)
+        assert proc.returncode == 0 and mark in proc.stdout, (fmt, proc.stdout, proc.stderr)
+    assert digest(journal) == before
