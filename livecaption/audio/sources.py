@@ -55,11 +55,12 @@ class FileReplaySource:
     """Replays audio in fixed blocks, like a microphone would deliver it."""
 
     def __init__(self, audio: np.ndarray, block_ms: int = 20, realtime: bool = True, description: str = "replay",
-                 sample_rate: int = TARGET_RATE):
+                 sample_rate: int = TARGET_RATE, speed: float = 1.0):
         self.audio = np.asarray(audio, dtype=np.float32)
         self.sample_rate = sample_rate  # a device-like rate; the pipeline resamples as for a microphone
         self.block = sample_rate * block_ms // 1000
         self.realtime = realtime
+        self.speed = speed  # realtime replays this many times faster than real time (tests of timing logic)
         self.description = description
         self._pos = 0
         self._ring: RingBuffer | None = None
@@ -87,7 +88,8 @@ class FileReplaySource:
     def _play(self) -> None:
         began = time.perf_counter()
         while self._pos < len(self.audio) and not self._stop.is_set():
-            due = began + (self._pos + self.block) / self.sample_rate  # a block exists once it has been spoken
+            # A block exists once it has been spoken.
+            due = began + (self._pos + self.block) / self.sample_rate / self.speed
             delay = due - time.perf_counter()
             if delay > 0 and self._stop.wait(delay):
                 break
