@@ -2,9 +2,10 @@
 
 The engine is started, stopped and (re)loaded by ``EngineWorker`` on its own QThread (wired the
 Buzz way: ``moveToThread``, requests as queued signals), so the GUI thread never loads a model,
-decodes or waits for audio. The pipeline's own worker thread emits the engine's typed events
-as Qt signals; Qt queues them into the GUI thread. Word times stay monotonic across restarts:
-each new stream is shifted by the time the earlier ones ran.
+decodes or waits for audio. The stream's own worker threads (one per input in a meeting capture,
+built by ui/engine_streams.py) emit the engine's typed events as Qt signals; Qt queues them into
+the GUI thread. Word times stay monotonic across restarts: each new stream is shifted by the time
+the earlier ones ran.
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
-from livecaption.audio.decode import decode_audio
-from livecaption.audio.sources import FileReplaySource, MicrophoneSource
 from livecaption.streaming.events import CaptureGap, EngineRestarted, SpeechActivity, StreamEnded
-from livecaption.streaming.options import StreamingOptions, VadOptions
-from livecaption.streaming.pipeline import StreamingPipeline
 from livecaption.transcript.journal import Journal
+from ui import engine_streams as streams
+from ui.engine_streams import NO_MICROPHONE, stream_failure_message
 # The window's names (ui/engine_names.py), re-exported: the rest of ui/ imports them from here.
-from ui.engine_names import (FORMATS, CaptionUpdate, DeviceChoice, LiveTranscript, SpeakerLabels,  # noqa: F401
-                             StreamStats, UserError, embedded_model_names, list_input_devices, list_sessions,
-                             mark_recovered, new_transcript, read_journal, recorded_options, render, sessions_dir,
-                             speakers_available, write_text_atomic)
+from ui.engine_names import (FORMATS, MICROPHONE, SOURCE_SPEAKERS, SYSTEM, CaptionUpdate, DeviceChoice,  # noqa: F401
+                             LiveTranscript, SpeakerLabels, StreamStats, UserError, embedded_model_names,
+                             list_input_devices, list_monitors, list_sessions, mark_recovered, new_transcript,
+                             read_journal, recorded_options, render, sessions_dir, speakers_available,
+                             write_text_atomic)
 
-__all__ = ["CaptionUpdate", "DeviceChoice", "SpeakerLabels", "speakers_available", "EngineConfig", "EngineController",
-           "FORMATS", "LiveTranscript", "StreamStats", "UserError", "embedded_model_names", "list_input_devices",
-           "list_sessions", "mark_recovered", "new_transcript", "read_journal", "render", "sessions_dir",
+__all__ = ["CaptionUpdate", "DeviceChoice", "EngineConfig", "EngineController", "FORMATS", "LiveTranscript",
+           "MICROPHONE", "NO_MICROPHONE", "SOURCE_SPEAKERS", "SYSTEM", "SpeakerLabels", "StreamStats", "UserError",
+           "embedded_model_names", "list_input_devices", "list_monitors", "list_sessions", "mark_recovered",
+           "new_transcript", "read_journal", "render", "sessions_dir", "speakers_available", "stream_failure_message",
            "write_text_atomic"]
 
 
@@ -39,7 +40,8 @@ class EngineConfig:
     device: str = "auto"
     precision: str = "auto"
     language: str | None = None
-    input_device: str | None = None  # None = the system default input
+    input_device: str | None = None  # None = the system default input; NO_MICROPHONE = the system audio alone
+    system_audio: str | None = None  # caption what the computer plays: a monitor's name, "" = the default output's
     replay_file: str | None = None  # replay a recording at real-time pace instead of a microphone
     replay_from: float = 0.0  # seconds into the recording (a switch mid-replay goes on where it was)
     reconnect_s: float = 30.0  # how long to try to get a lost input device back
@@ -50,15 +52,6 @@ class EngineConfig:
 
 class LoadCancelled(Exception):
     pass
-
-
-def stream_failure_message(error: str, source_failure: str | None) -> str:
-    """The banner for a stream that ended on an error: a lost input device only when capture is
-    what failed; an engine failure (a CUDA error, a bug) as what it is."""
-    if source_failure is not None and error == source_failure:
-        return f"audio input lost: {error}"
-    where = "the GPU" if any(word in error for word in ("CUDA", "cuda", "cuBLAS", "CUBLAS", "cuDNN")) else "the engine"
-    return f"captioning stopped: {where} failed ({error}); what was said so far is kept"
 
 
 class EngineWorker(QObject):
@@ -77,16 +70,23 @@ class EngineWorker(QObject):
     finished = Signal(str)  # a replayed recording reached its end (what was replayed)
     switch_failed = Signal(str)  # a model/precision switch could not load; the old model goes on
     speakers = Signal(object)  # SpeakerLabels: a moment after the captions, possibly relabelling earlier ones
+    input_lost = Signal(str, str)  # a meeting's input ended for good (its id, the banner); the others go on
 
     def __init__(self):
         super().__init__()
         self.cancel = threading.Event()
-        self.pipeline: StreamingPipeline | None = None
+        self.pipeline = None  # the stream running: a StreamingPipeline, or a MeetingCapture (ui/engine_streams.py)
         self._recognizer = None
         self._recognizer_key = None
         self.offset = 0.0  # session seconds before the current stream began
         self.journal: Journal | None = None  # one per window session, across engine restarts
         self.tracker = None  # LiveSpeakerTracker: one per window session, like the journal
+        self.source_names: dict[str, str] = {}  # a meeting's inputs as the user renamed them, this session
+
+    def rename_source(self, source: str, name: str) -> None:
+        """Call a meeting input's lines ``name`` from now on, journaled (on the GUI thread: see streams.rename)."""
+        self.source_names[source] = name
+        streams.rename(self.pipeline, self.journal, source, name)
 
     def _load(self, config: EngineConfig):
         from livecaption.asr import load_recognizer, release_memory
@@ -110,27 +110,21 @@ class EngineWorker(QObject):
         return recognizer
 
     def _source(self, config: EngineConfig):
-        if config.replay_file:
-            audio = decode_audio(config.replay_file)[int(config.replay_from * 16_000):]
-            source = FileReplaySource(audio, realtime=True, description=config.replay_file)
-            source.replay_from = config.replay_from
-            return source
-        return MicrophoneSource(config.input_device or None)
+        """What ``config`` captions: one source, or a meeting's {input: source} (tests stand one in here)."""
+        return streams.build_sources(config)
 
-    def _pipeline(self, recognizer, config: EngineConfig) -> StreamingPipeline:
-        holder: list = []  # which pipeline an event comes from: a replaced one's end is no news
-        # The pipeline writes the session's journal and delivers every event on the session's
+    def _pipeline(self, recognizer, config: EngineConfig):
+        """The stream for ``config`` (ui/engine_streams.py): a pipeline, or a meeting capture."""
+        holder: list = []  # which stream an event comes from: a replaced one's end is no news
+        # The stream writes the session's journal and delivers every event on the session's
         # clock: this stream's times continue those of the streams before it.
         journal = self._session_journal(recognizer, config)
         tracker = self._speaker_tracker(journal) if config.speakers else None
-        pipeline = StreamingPipeline(recognizer, self._source(config),
-                                     StreamingOptions(language=config.language, reconnect_s=config.reconnect_s,
-                                                      task=config.task, vocabulary=config.vocabulary),
-                                     VadOptions(), on_event=lambda event: self._forward(event, holder, tracker),
-                                     journal=journal, session_offset=self.offset,
-                                     audio_tap=tracker.audio if tracker is not None else None)
-        holder.append(pipeline)
-        return pipeline
+        stream = streams.build_stream(recognizer, config, self._source(config),
+                                      lambda event: self._forward(event, holder, tracker), journal, self.offset,
+                                      self.source_names, audio_tap=tracker.audio if tracker is not None else None)
+        holder.append(stream)
+        return stream
 
     @Slot(object)
     def start(self, config: EngineConfig) -> None:
@@ -186,8 +180,8 @@ class EngineWorker(QObject):
         recognizer.check_options(TranscribeOptions(language=config.language, task=config.task))
 
     def _abandon(self, pipeline) -> None:
-        """A stream that failed to start is stopped if it got as far as capturing."""
-        if pipeline is not None and pipeline.ring is not None:  # it got as far as capturing
+        """A stream that failed to start is stopped if it got as far as capturing (a meeting stops its own)."""
+        if pipeline is not None and getattr(pipeline, "ring", None) is not None:  # it got as far as capturing
             pipeline.stop()
         if self.journal is not None and self.journal.discard_if_empty():
             self.journal = None  # a session that never captioned leaves no header-only journal
@@ -217,20 +211,18 @@ class EngineWorker(QObject):
                                     "captioning goes on with the previous model")
             return
         self.loading.emit("ready", 100)
-        replay_pos = None
-        if isinstance(old.source, FileReplaySource):
-            replay_pos = getattr(old.source, "replay_from", 0.0) + old.source._pos / old.source.sample_rate
-        stopped_at = self.offset + old.clock.now()
+        replay = streams.replay_position(old)
+        stopped_at = self.offset + streams.stream_time(old)
         self.pipeline = None  # its end is a switch, not news
         old.stop()
-        if replay_pos is not None:
+        if replay is not None:
             # Nothing of a recording is lost: the new stream goes on at the file position, and
             # session times go on from where the old stream was (the session may have run before
             # this replay, so the file position is not the session time).
-            self.offset += old.source._pos / old.source.sample_rate
-            config = dataclasses.replace(config, replay_from=replay_pos)
+            self.offset += replay[1]
+            config = dataclasses.replace(config, replay_from=replay[0])
         else:
-            self.offset += old.clock.now()
+            self.offset += streams.stream_time(old)
         try:
             pipeline = self._pipeline(recognizer, config)
             pipeline.start()
@@ -241,8 +233,9 @@ class EngineWorker(QObject):
         self.pipeline = pipeline
         if self.journal is not None:  # translation or vocabulary may have changed with the switch
             self.journal.append_settings(recorded_options(config.language, config.task, config.vocabulary))
-        if replay_pos is None and self.offset - stopped_at > 0.05:
-            pipeline.report_gap(stopped_at - self.offset, 0.0, "switching model or precision")
+        if replay is None and self.offset - stopped_at > 0.05:
+            for each in streams.inputs(pipeline).values():  # every input of a meeting missed it
+                each.report_gap(stopped_at - self.offset, 0.0, "switching model or precision")
         self.started.emit(recognizer.choice)
 
     def _forward(self, event, holder=None, tracker=None) -> None:  # runs on the pipeline's worker thread
@@ -264,21 +257,23 @@ class EngineWorker(QObject):
             pipeline = holder[0] if holder else self.pipeline
             if pipeline is None or pipeline is not self.pipeline:
                 return  # stopped or replaced on purpose
+            if event.source is not None:  # one input of a meeting ended (a lost monitor): the others go on
+                if event.error:
+                    self.input_lost.emit(event.source, streams.lost_input_message(pipeline, event.source, event.error))
+                return
             if event.error:
                 # Capture or the engine died under us: what was said is committed; say which it
                 # was and stop cleanly from the engine thread.
-                self.failed.emit(stream_failure_message(event.error, pipeline.source_failure))
+                self.failed.emit(streams.failure_message(pipeline, event.error))
             else:  # a replayed recording ran out: a one-off, so the session stops by itself
-                self.finished.emit(getattr(pipeline.source, "description", "the recording"))
+                self.finished.emit(streams.description(pipeline))
             QMetaObject.invokeMethod(self, "stop", Qt.QueuedConnection)
 
     @Slot(str)
     def probe_precisions(self, device: str) -> None:
         """Which precisions ``device`` runs. Asks the CUDA driver (and imports torch): here, on the
         engine thread, never on the GUI thread."""
-        from livecaption.asr.device import supported_precisions
-
-        from livecaption.asr.device import auto_device
+        from livecaption.asr.device import auto_device, supported_precisions
 
         self.precisions.emit(supported_precisions(device))
         self.resolved_device.emit(auto_device() if device == "auto" else device)
@@ -305,13 +300,14 @@ class EngineWorker(QObject):
             self.journal.close()
             self.journal = None
         self.offset = 0.0
+        self.source_names = {}
 
     @Slot()
     def stop(self) -> None:
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             pipeline.stop()  # decodes and commits the utterance in progress
-            self.offset += pipeline.clock.now()
+            self.offset += streams.stream_time(pipeline)
         self.stopped.emit()
 
 
@@ -360,11 +356,19 @@ class EngineController(QObject):
         self._switch_requested.emit(config)
 
     def input_outage(self) -> str | None:
-        """``"no audio from <device>"`` while the live input is lost or being reconnected, else None.
-        Reads one flag of the capture source: cheap enough for a GUI timer."""
-        pipeline = self.worker.pipeline
-        outage = getattr(pipeline.source, "outage", None) if pipeline is not None else None
-        return outage() if outage is not None else None
+        """``"no audio from <device>"`` while a live input is lost or being reconnected, else None.
+        Reads one flag of each capture source: cheap enough for a GUI timer."""
+        stream = self.worker.pipeline
+        return streams.outage(stream) if stream is not None else None
+
+    def inputs_going_on(self) -> str:
+        """In a meeting capture, the inputs still delivering audio ("the microphone"); else ""."""
+        stream = self.worker.pipeline
+        return streams.going_on(stream) if stream is not None else ""
+
+    def rename_source(self, source: str, name: str) -> None:
+        """A meeting input's new name (You → a name): journaled, and used by later streams of the session."""
+        self.worker.rename_source(source, name)
 
     def relabel_speakers(self) -> list:
         """At save: the whole session's voices re-clustered (after the labels still being computed);

@@ -9,17 +9,19 @@ each file stays small; both are the adapter.
 from __future__ import annotations
 
 from livecaption.asr.device import DeviceChoice
+from livecaption.audio.pulse import list_monitors
 from livecaption.audio.sources import list_input_devices
 from livecaption.errors import UserError
-from livecaption.streaming.events import CaptionUpdate, SpeakerLabels, StreamStats
+from livecaption.streaming.events import MICROPHONE, SOURCE_SPEAKERS, SYSTEM, CaptionUpdate, SpeakerLabels, StreamStats
 from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.transcript.export import FORMATS, render, write_text_atomic
 from livecaption.transcript.journal import list_sessions, mark_recovered, read_journal, sessions_dir
 from livecaption.transcript.live import LiveTranscript, session_options
 
-__all__ = ["CaptionUpdate", "DeviceChoice", "FORMATS", "LiveTranscript", "SpeakerLabels", "StreamStats", "UserError",
-           "embedded_model_names", "list_input_devices", "list_sessions", "mark_recovered", "new_transcript",
-           "read_journal", "recorded_options", "render", "sessions_dir", "speakers_available", "write_text_atomic"]
+__all__ = ["CaptionUpdate", "DeviceChoice", "FORMATS", "LiveTranscript", "MICROPHONE", "SOURCE_SPEAKERS", "SYSTEM",
+           "SpeakerLabels", "StreamStats", "UserError", "embedded_model_names", "list_input_devices", "list_monitors",
+           "list_sessions", "mark_recovered", "new_transcript", "read_journal", "recorded_options", "render",
+           "sessions_dir", "speakers_available", "write_text_atomic"]
 
 
 def embedded_model_names() -> list[str]:
