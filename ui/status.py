@@ -2,8 +2,9 @@
 
 Left to right: the listening indicator, how long captions take to become final (with a small
 sparkline of the latest delays), whether decoding keeps up, a memory gauge, where the model runs,
-the input level meter and warnings. Every figure is cleared when a session stops, is replaced or
-fails, so nothing stale is ever shown as current.
+the input level meter (one per input in a meeting capture, labelled You / Others) and warnings.
+Every figure is cleared when a session stops, is replaced or fails, so nothing stale is ever
+shown as current.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from ui.engine import DeviceChoice, StreamStats
+from ui.engine import MICROPHONE, SYSTEM, DeviceChoice, StreamStats
 from ui.languages import NAMES
 
 LAG_WARNING_S = 3.0  # unprocessed audio beyond this is real overload, worth a warning
@@ -85,18 +86,16 @@ class StatusPanel:
         self.spoken = QLabel()  # the language of the latest utterance (detected per utterance on Auto)
         self.warning = QLabel("")
         self.warning.setStyleSheet("color: #b00020; font-weight: bold;")
-        self.level = QProgressBar()
-        self.level.setRange(0, 60)  # -60 dBFS .. 0 dBFS
-        self.level.setTextVisible(False)
-        self.level.setFixedWidth(90)
-        self.level_label = QLabel("Input")
+        self.level, self.level_label = _meter(), QLabel("Input")
+        # A meeting capture's second input (the system audio); the first meter is the microphone's then.
+        self.system_level, self.system_label = _meter(), QLabel("Others")
         self.latency.setToolTip("How long after words are spoken they become final captions.")
         self.sparkline.setToolTip("Caption delay of the latest words (higher = slower).")
         for widget in (self.listening, self.latency, self.sparkline, self.pace, self.memory, self.device,
                        self.spoken, self.warning):
             bar.addWidget(widget)
-        bar.addPermanentWidget(self.level_label)
-        bar.addPermanentWidget(self.level)
+        for widget in (self.level_label, self.level, self.system_label, self.system_level):
+            bar.addPermanentWidget(widget)
         self.ram_total = _ram_total()
         self.reset()
 
@@ -106,8 +105,12 @@ class StatusPanel:
         """No session: nothing measured, nothing to warn about."""
         self.spoke = False
         self.outage: str | None = None
-        self.loud_since: float | None = None
+        # Per input (None: the one input there is): since when it has been loud, and its lag and drops.
+        self.loud_since: dict[str | None, float] = {}
         self.loud = False
+        self.lags: dict[str | None, float] = {}
+        self.drops: dict[str | None, float] = {}
+        self.set_inputs({})
         self.set_listening(None)
         self.latency.setText("")
         self.sparkline.clear()
@@ -119,8 +122,38 @@ class StatusPanel:
         self.device.setToolTip("")
         self.spoken.setText("")
         self.warning.setText("")
-        self.level.setValue(0)
-        self.level.setToolTip("Input level: nothing captured yet.")
+
+    def set_inputs(self, names: dict[str, str]) -> None:
+        """One level meter ("Input"), or one per input of a meeting capture, labelled with its name."""
+        self.names = dict(names)
+        self.meters = ({MICROPHONE: (self.level_label, self.level), SYSTEM: (self.system_label, self.system_level)}
+                       if names else {None: (self.level_label, self.level)})
+        for source, (label, meter) in self.meters.items():
+            label.setText(self.names.get(source, "Input"))
+            meter.setValue(0)
+            meter.setToolTip("Input level: nothing captured yet.")
+        self.system_label.setVisible(bool(names))
+        self.system_level.setVisible(bool(names))
+        for _, meter in self.meters.values():  # two meters take the room of one and a half
+            meter.setFixedWidth(64 if names else 90)
+
+    def rename_input(self, source: str, name: str) -> None:
+        """A meeting's input was renamed (You → a name): its meter's label follows."""
+        if source in self.names:
+            self.names[source] = name
+            label, _ = self.meters[source]
+            label.setText(name + (" (lost)" if label.text().endswith(" (lost)") else ""))
+
+    def input_lost(self, source: str) -> None:
+        """A meeting's input ended for good: its meter says so (the other goes on)."""
+        self.lags.pop(source, None)  # its audio clock ran on while nothing came: no lag of the meeting's
+        self.drops.pop(source, None)
+        self.loud_since.pop(source, None)
+        label, meter = self.meters.get(source, (None, None))
+        if label is not None:
+            label.setText(f"{self.names.get(source, 'Input')} (lost)")
+            meter.setValue(0)
+            meter.setToolTip("This input was lost; the other goes on.")
 
     def set_spoken_language(self, code: str, translating: bool) -> None:
         """What the latest utterance was spoken in, by name, and into what the captions are put."""
@@ -164,22 +197,26 @@ class StatusPanel:
                    f"max {stats.lag_max:.1f} s\nRTF {stats.rtf:.2f} (compute seconds per second of audio), "
                    f"decode step {stats.step:.2f} s\ndropped {stats.dropped_seconds:.1f} s")
         self.latency.setToolTip("How long after words are spoken they become final captions.\n" + details)
+        source = stats.source if stats.source in self.meters else next(iter(self.meters))
+        self.drops[source], self.lags[source] = stats.dropped_seconds, stats.lag
+        self.dropped = sum(self.drops.values())
+        self.lag = max(self.lags.values())  # in a meeting, the input further behind
         if self.spoke:
-            behind = stats.lag > LAG_WARNING_S and self.outage is None
-            self.pace.setText(f"Behind by {stats.lag:.0f} s" if behind else "Keeping up")
+            behind = self.lag > LAG_WARNING_S and self.outage is None
+            self.pace.setText(f"Behind by {self.lag:.0f} s" if behind else "Keeping up")
             self.pace.setStyleSheet("color: #b00020;" if behind else "color: #2e7d32;")
             self.pace.setToolTip(("Decoding is slower than speech: a smaller model or int8 helps.\n" if behind else
                                   "Decoding keeps pace with speech.\n") + details)
         self._memory(stats)
-        self.level.setValue(int(max(0.0, min(60.0, stats.input_level_db + 60))))
-        self.level.setToolTip(f"Input level {stats.input_level_db:.0f} dBFS")
+        _, meter = self.meters[source]
+        meter.setValue(int(max(0.0, min(60.0, stats.input_level_db + 60))))
+        who = f" of {self.names[source]}" if source in self.names else ""
+        meter.setToolTip(f"Input level{who} {stats.input_level_db:.0f} dBFS")
         if stats.input_level_db > LOUD_DB:
-            self.loud_since = stats.time if self.loud_since is None else self.loud_since
-            self.loud = stats.time - self.loud_since >= LOUD_FOR_S
+            self.loud_since.setdefault(source, stats.time)
         elif stats.input_level_db < LOUD_DB - 6:
-            self.loud_since, self.loud = None, False
-        self.dropped = stats.dropped_seconds
-        self.lag = stats.lag
+            self.loud_since.pop(source, None)
+        self.loud = any(stats.time - since >= LOUD_FOR_S for since in self.loud_since.values())
         self._warn()
 
     def _memory(self, stats: StreamStats) -> None:
@@ -207,6 +244,14 @@ class StatusPanel:
         self.warning.setText("  ".join(warnings))
         self.warning.setToolTip("The input level has stayed near full scale: lower the input volume (or the "
                                 "source's), captions of clipped audio suffer." if self.loud else "")
+
+
+def _meter() -> QProgressBar:
+    meter = QProgressBar()
+    meter.setRange(0, 60)  # -60 dBFS .. 0 dBFS
+    meter.setTextVisible(False)
+    meter.setFixedWidth(90)
+    return meter
 
 
 def _s(value: float | None) -> str:
