@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMainWind
 from ui import shortcuts
 from ui.banner import Banner
 from ui.caption_view import CaptionView
-from ui.engine import (CaptionUpdate, DeviceChoice, EngineConfig, EngineController, LiveTranscript, new_transcript,
-                       recorded_options)
-from ui.inputs import OUTAGE_POLL_MS, RESCAN_MS, InputActions
+from ui.engine import (MICROPHONE, SYSTEM, CaptionUpdate, DeviceChoice, EngineConfig, EngineController, LiveTranscript,
+                       new_transcript, recorded_options)
+from ui.inputs import INPUTS, OUTAGE_POLL_MS, RESCAN_MS, InputActions
 from ui.overlay import CaptionOverlay
 from ui.session_actions import SessionActions
 from ui.sessions_dialog import SessionsDialog
@@ -78,7 +78,7 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
         self.start_action.triggered.connect(self.toggle_running)
         self.refresh_action.triggered.connect(lambda: self.refresh_devices(rescan=not self.controller.running))
         self.overlay_action.toggled.connect(self.toggle_overlay)
-        self.device_combo.currentIndexChanged.connect(self._settings_changed)
+        self.device_combo.currentIndexChanged.connect(self._input_chosen)
         self.model_combo.activated.connect(self._model_chosen)
         self.precision_combo.currentIndexChanged.connect(self._settings_changed)
         self.language_combo.currentIndexChanged.connect(self._settings_changed)
@@ -132,20 +132,28 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
         worker.resolved_device.connect(self._device_resolved)
         worker.languages.connect(self._model_languages)
         worker.speakers.connect(self._speakers_labelled)
+        worker.input_lost.connect(self._input_lost)
         self.controller.probe_precisions(self.settings.device)  # the answers mark the pickers
         self.controller.probe_languages(self.model_combo.currentText())
 
     # -- engine ----------------------------------------------------------------------------------
 
     def config(self) -> EngineConfig:
+        microphone, system_audio = self.input_choice()
         return EngineConfig(
             model=self.model_combo.currentText(), device=self.settings.device,
             precision=self.precision_combo.currentData() or "auto",
             language=None if self.language_combo.currentData() in (None, "auto") else self.language_combo.currentData(),
-            input_device=self.device_combo.currentData() or None, replay_file=self.active_replay,
-            reconnect_s=self.reconnect_s, speakers=self.speaker_labels_on(), task=self.task(),
-            vocabulary=self.vocabulary(),
+            input_device=microphone, system_audio=system_audio, replay_file=self.active_replay,
+            reconnect_s=self.reconnect_s, speakers=self.speaker_labels_on() and not self.meeting_selected(),
+            task=self.task(), vocabulary=self.vocabulary(),
         )
+
+    def _end_lines(self) -> None:
+        """Every input's unfinished line ends (the stream ended, or a new one begins)."""
+        self.captions.end_line()
+        for source in (None, MICROPHONE, SYSTEM):
+            self.transcript.add(CaptionUpdate((), "", 0.0, utterance_ended=True, source=source))
 
     def _new_transcript(self, choice: DeviceChoice | None = None) -> LiveTranscript:
         language = self.settings.language if self.settings.language != "auto" else None
@@ -177,8 +185,8 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
     def _engine_started(self, choice: DeviceChoice) -> None:
         self.start_action.setText("Stop")
         # A new stream (a start, or the far side of a switch) never continues the old one's line.
-        self.captions.end_line()
-        self.transcript.add(CaptionUpdate((), "", 0.0, utterance_ended=True))
+        self._end_lines()
+        self._name_inputs()
         self.running_on = choice  # what the status bar shows; stats may later say otherwise
         # Without a GPU, "auto" running on the CPU is the plan, not a fallback worth a warning.
         expected = choice.fallback == "CUDA unavailable" and self.resolved_device == "cpu"
@@ -192,6 +200,10 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
         self.outage_timer.start()
         if choice.fallback and not expected:
             self.banner.show_message(f"Running on {choice.describe()}", error=False)
+        elif self.meeting_selected() and self.speaker_labels_on():  # as `listen` refuses --speakers with it
+            self.banner.show_message("Speaker labels are off with Microphone + system audio: each line is labelled "
+                                     "with its input (You / Others; Speakers → Rename speaker… names them).",
+                                     error=False)
         else:
             self.banner.hide()
 
@@ -203,8 +215,7 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
         self.start_action.setText("Start")
         self.outage_timer.stop()
         self.status.reset()
-        self.captions.end_line()
-        self.transcript.add(CaptionUpdate((), "", 0.0, utterance_ended=True))
+        self._end_lines()
         self._update_overlay()
         self._show_guidance()
 
@@ -228,7 +239,7 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
     def _caption(self, update) -> None:
         self.transcript.add(update)
         self.captions.add_committed([(w.start, w.text) for w in update.committed], update.utterance_ended,
-                                    update.tentative)
+                                    update.tentative, update.source)
         if update.committed:
             self.dirty = True
             if update.time:  # live, not restored: how long these words took to become final
@@ -243,21 +254,29 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
         self.overlay.show_lines(*self.captions.overlay_parts(2))
 
     def _gap(self, gap) -> None:
-        self.transcript.add_gap(gap.start, gap.end, gap.reason)
-        self.captions.add_marker(gap.start, f"[not captioned {gap.start:.0f}–{gap.end:.0f} s: {gap.reason}]")
+        self.transcript.add_gap(gap.start, gap.end, gap.reason, gap.source)
+        switching = gap.reason.startswith("switching")  # every input of a meeting missed it: one mark
+        where = f" on {INPUTS[gap.source]}" if gap.source in INPUTS and not switching else ""
+        mark = f"[not captioned {gap.start:.0f}–{gap.end:.0f} s{where}: {gap.reason}]"
+        if gap.source is None:
+            self.captions.add_marker(gap.start, mark)
+        elif not (switching and self.captions.lines and self.captions.lines[-1][1] == mark):
+            self.captions.add_marker(gap.start, mark, gap.source)  # the other input's line goes on
         if gap.engine_error:
             return  # _engine_restarted says what happened
         if gap.fell_behind:
             self.banner.show_message(f"Captions fell behind and {gap.end - gap.start:.1f} s of audio were skipped: "
                                      "this machine decodes slower than real time. A smaller model or int8 helps; "
                                      "the gap is marked in the transcript.", error=False)
-        elif not gap.reason.startswith("switching"):
-            self.banner.show_message(f"Audio input was lost for {gap.end - gap.start:.0f} s; capture resumed and "
+        elif not switching:
+            what = INPUTS.get(gap.source, "audio input").capitalize()
+            self.banner.show_message(f"{what} was lost for {gap.end - gap.start:.0f} s; capture resumed and "
                                      "the gap is marked in the transcript.", error=False)
 
     def _engine_restarted(self, event) -> None:
-        self.captions.end_line()  # the words after it start a new line (and cue), not the unfinished one
-        self.transcript.add(CaptionUpdate((), "", event.time, utterance_ended=True))
+        # The words after it start a new line (and cue), not the unfinished one (that input's, in a meeting).
+        self.captions.end_line(event.source)
+        self.transcript.add(CaptionUpdate((), "", event.time, utterance_ended=True, source=event.source))
         lost = (f"; {event.end - event.start:.1f} s that could not be captioned are marked in the transcript"
                 if event.end > event.start else "")
         self.banner.show_message(f"A decode failed ({event.error}) and captioning restarted{lost}.", error=False)
@@ -291,7 +310,6 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
 
     def _settings_changed(self) -> None:
         model_changed = self.settings.model != self.model_combo.currentText()
-        self.settings.input_device = self.device_combo.currentData() or ""
         self.settings.model = self.model_combo.currentText()
         self.settings.precision = self.precision_combo.currentData() or "auto"
         self.settings.language = self.language_combo.currentData() or "auto"
@@ -343,9 +361,9 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
         self.captions.set_guidance(
             f"<p style='font-size:20pt'>Press <b>Space</b> (or <b>Start</b>) to caption<br><b>{source}</b></p>"
             "<p style='font-size:12pt'>Captions appear here as people speak: grey italic words are a first guess, "
-            "black words are final.<br><b>Input</b> picks what is captioned: a microphone, or the monitor of what "
-            "this computer plays.<br><b>Overlay</b> shows captions on top of other windows. "
-            "<b>File → Past sessions</b> has every earlier session.</p>")
+            "black words are final.<br><b>Input</b> picks what is captioned: a microphone, what this computer "
+            "plays (System audio), or both for a call, each line marked You or Others.<br><b>Overlay</b> shows "
+            "captions on top of other windows. <b>File → Past sessions</b> has every earlier session.</p>")
 
     # -- actions -------------------------------------------------------------------------------------
 

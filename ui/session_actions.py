@@ -32,6 +32,7 @@ class SessionActions:
     def _show_journal(self, path: Path):
         session, restored = read_journal(path)
         self.transcript.name_sources(restored.source_names)
+        self.captions.name_sources(restored.source_names)  # a meeting's lines are labelled You / Others again
         for segment, source in zip(restored.groups(), restored.sources()):
             self._caption(CaptionUpdate(committed=tuple(segment), tentative="", time=0.0, utterance_ended=True,
                                         source=source))

@@ -1,4 +1,4 @@
-"""Settings that persist across runs (device, model, precision, language, font, overlay geometry).
+"""Settings that persist across runs (input, model, precision, language, font, overlay geometry).
 
 Stored with QSettings in an INI file. A garbage or unreadable file never stops the app: every
 value is validated on read and falls back to its default.
@@ -12,11 +12,14 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+CAPTURES = ("microphone", "system", "both")  # what Input captions: a microphone, the system audio, or both (#11)
 
 
 @dataclass
 class AppSettings:
-    input_device: str = ""  # name of the input device; "" = the system default
+    input_device: str = ""  # name of the input device (the microphone); "" = the system default
+    capture: str = "microphone"  # or "system" (what the computer plays), or "both" (a meeting: You / Others)
+    monitor: str = ""  # the system audio's monitor (a PulseAudio source name); "" = the default output's
     model: str = "tiny.en"
     device: str = "auto"
     precision: str = "auto"
@@ -57,6 +60,8 @@ class AppSettings:
         settings = cls(**values)
         if settings.precision not in PRECISIONS:
             settings.precision = "auto"
+        if settings.capture not in CAPTURES:
+            settings.capture = "microphone"
         if settings.task not in ("transcribe", "translate"):
             settings.task = "transcribe"
         settings.vocabulary = " ".join(settings.vocabulary.split())[:300]

@@ -1,4 +1,5 @@
-"""Speaker labels in the window (issue #12): the toggle, labels arriving, the relabel at save, renames.
+"""Speaker labels in the window (issue #12): the toggle, labels arriving, the relabel at save, renames
+(of voices, and of a meeting capture's inputs, You and Others: issue #11).
 
 A mixin of ``MainWindow`` (as SessionActions is); it uses the window's settings, transcript,
 captions, banner and controller. Labels arrive as ``SpeakerLabels`` events a moment after the
@@ -59,7 +60,8 @@ class SpeakerActions:
 
     # -- renaming ------------------------------------------------------------------------------------
     def rename_speaker(self, old: str, new: str) -> bool:
-        """Every line of ``old`` becomes ``new``: the window, the exports and (live) the journal."""
+        """Every line of ``old`` becomes ``new``: the window, the exports and (live) the journal.
+        ``old`` may be a voice (Speaker 1) or a meeting's input (You, Others)."""
         new = " ".join(new.split())
         names = self.captions.speaker_names()
         if not new or old not in names:
@@ -67,17 +69,25 @@ class SpeakerActions:
         if new in names and new != old:
             self.banner.show_message(f"Another speaker is already called {new}.")
             return False
-        self.controller.rename_speaker(old, new)  # journals it and re-sends the lines (live sessions)
-        self.apply_speakers([(start / 1000, start / 1000, new) for start, name in self.transcript.speakers.items()
-                             if name == old])
+        source = next((sid for sid, name in self.captions.source_names.items() if name == old), None)
+        if source is not None:  # a meeting's input: its lines, its level meter, and the journal's `sources`
+            self.controller.rename_source(source, new)
+            self.transcript.name_sources({source: new})
+            self.captions.name_sources({source: new})
+            self.status.rename_input(source, new)
+        else:
+            self.controller.rename_speaker(old, new)  # journals it and re-sends the lines (live sessions)
+            self.apply_speakers([(start / 1000, start / 1000, new)
+                                 for start, name in self.transcript.speakers.items() if name == old])
         self.dirty = True
+        self._update_overlay()
         return True
 
     def rename_speaker_dialog(self, old: str | None = None) -> None:
         names = self.captions.speaker_names()
         if not names:
-            self.banner.show_message("No speaker labels yet: turn on Speakers → Label speakers, then Start.",
-                                     error=False)
+            self.banner.show_message("No speaker labels yet: turn on Speakers → Label speakers, or pick Input → "
+                                     "Microphone + system audio (You / Others), then Start.", error=False)
             return
         if old is None:
             old, ok = QInputDialog.getItem(self, "Rename speaker", "Speaker:", names, 0, False)

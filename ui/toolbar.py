@@ -48,9 +48,13 @@ def build_toolbar(window) -> QToolBar:
     button.setStyleSheet("font-weight: bold;")
     bar.addSeparator()
 
-    bar.addWidget(_label("Input:", "What is captioned: a microphone, or a monitor of what the computer plays"))
+    bar.addWidget(_label("Input:", "What is captioned: a microphone, what the computer plays (System audio), or "
+                               "both for a call"))
     window.device_combo = QComboBox(window)
     window.device_combo.setMinimumWidth(200)
+    # An output's monitor can have a long name: the picker keeps its width (the popup shows it whole).
+    window.device_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    window.device_combo.setMinimumContentsLength(26)
     window.device_combo.setToolTip("The audio input to caption")
     bar.addWidget(window.device_combo)
     window.refresh_action = QAction("⟳", window)
