@@ -88,6 +88,14 @@ def english_concat():
 
 
 @pytest.fixture(autouse=True)
+def own_start_check_verdicts(monkeypatch, tmp_path_factory):
+    """Each test starts with no remembered precision start-check verdict (livecaption/asr/
+    start_check_cache.py), in process and in the commands it runs, so a check one test ran never
+    decides what another sees; tests/asr/test_start_check_cache.py tests the remembering."""
+    monkeypatch.setenv("LIVECAPTION_START_CHECKS", str(tmp_path_factory.mktemp("verdicts") / "start-checks.json"))
+
+
+@pytest.fixture(autouse=True)
 def unanswered_questions_discard(monkeypatch):
     """A window closed by a test must never wait for a person: the save-or-discard question
     (ui/prompts.py) answers Discard unless the test answers it itself (tests of the question

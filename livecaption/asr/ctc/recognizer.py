@@ -23,6 +23,7 @@ from livecaption.asr.ctc.runtime import SAMPLE_RATE, CtcRuntime
 from livecaption.asr.gpu_memory import release_memory
 from livecaption.asr.ctc.streaming import CtcStreamingPolicy
 from livecaption.asr.device import DeviceChoice, resolve_device
+from livecaption.asr.start_check_cache import checked_once
 from livecaption.asr.precision_monitor import (PrecisionFailure, PrecisionMonitor, check_clip_path, start_check_reason,
                                                with_fallbacks)
 from livecaption.asr.types import TranscribeOptions, Transcription
@@ -148,6 +149,10 @@ class CtcRecognizer:
         falls back to fp32 (and returns why) when it fails."""
         if self.choice.precision == "fp32":
             return None
+        return checked_once(self.folder.path, self.choice.precision, self.choice.device,
+                            self._start_check, self.runtime.switch_to_fp32)
+
+    def _start_check(self) -> str | None:
         from livecaption.audio.decode import decode_audio
 
         clip = decode_audio(check_clip_path())

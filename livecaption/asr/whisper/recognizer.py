@@ -33,6 +33,7 @@ from livecaption.asr.whisper.runtime import (
     WhisperRuntime,
 )
 from livecaption.asr.gpu_memory import release_memory
+from livecaption.asr.start_check_cache import checked_once
 from livecaption.asr.precision_monitor import (PrecisionFailure, PrecisionMonitor, check_clip_path, start_check_reason,
                                                with_fallbacks)
 from livecaption.audio.decode import decode_audio
@@ -112,9 +113,14 @@ class WhisperRecognizer:
 
     def verify_precision(self) -> str | None:
         """The start check of a reduced precision against fp32 on a real clip; falls back to fp32
-        (and returns why) when it fails. See ``precision_monitor``."""
+        (and returns why) when it fails. See ``precision_monitor``; its verdict is remembered per
+        model, precision, device and library versions (``start_check_cache``)."""
         if self.choice.precision == "fp32":
             return None
+        return checked_once(self.runtime.resolved.path, self.choice.precision, self.choice.device,
+                            self._start_check, self.runtime.switch_to_fp32)
+
+    def _start_check(self) -> str | None:
         clip = decode_audio(check_clip_path())
         sot = self.sot_sequence("en", WhisperOptions(language="en"))
         reduced = self._check_decode(self.runtime, clip, sot)
