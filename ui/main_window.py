@@ -262,8 +262,8 @@ class MainWindow(SessionActions, SpeakerActions, LanguageActions, InputActions, 
             self.captions.add_marker(gap.start, mark)
         elif not (switching and self.captions.lines and self.captions.lines[-1][1] == mark):
             self.captions.add_marker(gap.start, mark, gap.source)  # the other input's line goes on
-        if gap.engine_error:
-            return  # _engine_restarted says what happened
+        if gap.engine_error or gap.input_lost:
+            return  # _engine_restarted, or the lost input's own banner, said what happened
         if gap.fell_behind:
             self.banner.show_message(f"Captions fell behind and {gap.end - gap.start:.1f} s of audio were skipped: "
                                      "this machine decodes slower than real time. A smaller model or int8 helps; "

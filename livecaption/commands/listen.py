@@ -199,7 +199,8 @@ def _run_session(args, recognizer, sources, options, vad_options, transcript, jo
             transcript.add(event)
         elif isinstance(event, CaptureGap):
             transcript.add_gap(event.start, event.end, event.reason, event.source)
-            after = "captions go on from the newest audio" if event.fell_behind else "capture resumed"
+            after = ("captions go on from the newest audio" if event.fell_behind
+                     else "the other input went on" if event.input_lost else "capture resumed")
             where = f" on {INPUT_NAMES[event.source]}" if event.source else ""
             print(f"[no audio{where} {event.start:.1f}-{event.end:.1f} s: {event.reason}; {after}]", file=sys.stderr)
         elif isinstance(event, StreamEnded) and event.source and event.error:

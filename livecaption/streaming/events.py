@@ -72,6 +72,7 @@ class CaptureGap:
     fell_behind: bool = False  # True: decoding was too slow and the ring buffer dropped this audio
     engine_error: bool = False  # True: the audio was there, but its decode failed (EngineRestarted follows)
     source: str | None = None  # in a meeting capture: the input that lost this stretch (the other went on)
+    input_lost: bool = False  # True: that input never came back (the rest of the session, in a meeting)
 
 
 @dataclass(frozen=True)

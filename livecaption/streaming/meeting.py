@@ -32,6 +32,7 @@ import time
 from typing import Callable
 
 from livecaption.audio.sources import AudioSource
+from livecaption.audio.vad import SAMPLE_RATE
 from livecaption.metrics import normalize
 from livecaption.streaming.clock import RealClock, StreamClock
 from livecaption.streaming.events import MICROPHONE, SOURCE_SPEAKERS, SYSTEM, CaptionUpdate, Event, StreamEnded
@@ -275,12 +276,23 @@ class MeetingCapture:
                 everything_ended = len(self._ended) == len(self.pipelines)
             self.on_event(event)  # one input's end (a lost monitor): the other goes on
             if everything_ended:
+                self._mark_lost_inputs()
                 errors = [f"{self._label(e.source)}: {e.error}" for e in self._ended.values() if e.error]
                 self.on_event(StreamEnded(event.time, "; ".join(errors) or None))
             return
         if self.echo is not None and isinstance(event, CaptionUpdate) and event.source == SYSTEM:
             self.echo.system_tentative = event.tentative
         self.on_event(event)
+
+    def _mark_lost_inputs(self) -> None:
+        """An input lost for good while another went on heard nothing from then to the session's
+        end: its transcript says so, on that input (the journal too), never passing it off as silence."""
+        heard_until = {sid: p.core.processed_index / SAMPLE_RATE for sid, p in self.pipelines.items()
+                       if p.core is not None}
+        end = max(heard_until.values(), default=0.0)
+        for sid, pipeline in self.pipelines.items():
+            if pipeline.source_failure and sid in heard_until and end - heard_until[sid] > 0.1:
+                pipeline.report_gap(heard_until[sid], end, f"input lost: {pipeline.source_failure}", input_lost=True)
 
     def _label(self, source: str | None) -> str:
         return INPUT_NAMES.get(source, source or "input")

@@ -222,9 +222,9 @@ class StreamingPipeline:
         self._deliver([CaptureGap(start / SAMPLE_RATE, end / SAMPLE_RATE, reason, self.clock.now(),
                                   fell_behind=fell_behind)])
 
-    def report_gap(self, start: float, end: float, reason: str) -> None:
+    def report_gap(self, start: float, end: float, reason: str, input_lost: bool = False) -> None:
         """Mark audio (stream seconds) that no stream captioned, e.g. while the window switched model."""
-        self._deliver([CaptureGap(start, end, reason, self.clock.now())])
+        self._deliver([CaptureGap(start, end, reason, self.clock.now(), input_lost=input_lost)])
 
     def _deliver(self, events: list, final: bool = False) -> None:
         with self._deliver_lock:  # the worker and report_gap (another thread) write one journal
