@@ -81,3 +81,39 @@ class PulseServer:
 # jfk played through the audio server and captioned live: what tiny.en reaches there (the file
 # itself gives 0-5%; the live path through resampling and a real-time clock a little more).
 LIVE_JFK_MAX_WER = 0.20
+
+
+def serving(runtime_dir: Path, extra_sinks: dict[str, str] | None = None):
+    """A started server whose runtime folder this process (PortAudio's pulse plugin, libpulse) uses
+    until the generator resumes; for module-scoped fixtures: ``yield from serving(...)``."""
+    keys = ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER")
+    saved = {key: os.environ.get(key) for key in keys}
+    os.environ.pop("PULSE_SERVER", None)  # it would win over the private server's runtime folder
+    server = PulseServer(runtime_dir, extra_sinks=extra_sinks).start()
+    os.environ.update({key: server.env[key] for key in keys[:2]})
+    try:
+        yield server
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def play_at(server: PulseServer, plays: list):
+    """Play (seconds from now, wav, sink) in a thread; join it to wait for the last one to end."""
+    import threading
+
+    def run():
+        began, procs = time.monotonic(), []
+        for at, wav, sink in plays:
+            time.sleep(max(0.0, began + at - time.monotonic()))
+            procs.append(server.play(wav, sink=sink))
+        for proc in procs:
+            proc.wait(timeout=60)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread

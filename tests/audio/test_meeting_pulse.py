@@ -6,11 +6,9 @@ libpulse). Speech is played into each with paplay and captioned by the real mode
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import wave
 
@@ -21,7 +19,7 @@ from audio_files import write_wav
 from conftest import CLIPS, REPO, clip_path
 from livecaption.audio.decode import decode_audio
 from livecaption.metrics import wer
-from pulse import LIVE_JFK_MAX_WER, SINK, PulseServer
+from pulse import LIVE_JFK_MAX_WER, SINK, play_at, serving
 
 SPEAKERS = "meeting_speakers"
 JFK_REF = CLIPS["jfk.flac"]["reference"]
@@ -30,16 +28,7 @@ USER_REF = CLIPS["two_speakers_stereo.wav"]["channel_references"][0]  # "He bega
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    server = PulseServer(tmp_path_factory.mktemp("pulse-meeting"), extra_sinks={SPEAKERS: "Loudspeakers"}).start()
-    saved = {key: os.environ.get(key) for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}
-    os.environ.update({key: server.env[key] for key in saved})  # PortAudio's pulse plugin reads these
-    yield server
-    server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield from serving(tmp_path_factory.mktemp("pulse-meeting"), extra_sinks={SPEAKERS: "Loudspeakers"})
 
 
 @pytest.fixture(scope="module")
@@ -53,21 +42,6 @@ def wavs(tmp_path_factory):
     echo = np.concatenate([np.zeros(delay, np.float32), 0.3 * jfk])
     return {"jfk": write_wav(folder / "jfk.wav", jfk, 16_000), "user": write_wav(folder / "user.wav", user, 16_000),
             "echo": write_wav(folder / "echo.wav", echo, 16_000)}
-
-
-def _play_at(pulse, plays: list[tuple[float, str, str]]) -> threading.Thread:
-    """Play (seconds from now, wav, sink) in a thread; join it to wait for the last one to end."""
-    def run():
-        began, procs = time.monotonic(), []
-        for at, wav, sink in plays:
-            time.sleep(max(0.0, began + at - time.monotonic()))
-            procs.append(pulse.play(wav, sink=sink))
-        for proc in procs:
-            proc.wait(timeout=60)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def _listen(pulse, tmp_path, *extra):
@@ -105,7 +79,7 @@ def test_both_sides_alternating_and_overlapping_land_under_their_own_label(pulse
     proc, out = _listen(pulse, tmp_path, SPEAKERS)
     time.sleep(1.5)
     # The others speak (loudspeakers), the user answers while they are still talking.
-    _play_at(pulse, [(0.0, wavs["jfk"], SPEAKERS), (7.0, wavs["user"], SINK)]).join()
+    play_at(pulse, [(0.0, wavs["jfk"], SPEAKERS), (7.0, wavs["user"], SINK)]).join()
     time.sleep(3.0)
     stdout, stderr = _stop(proc)
     said = _said(out)
@@ -124,7 +98,7 @@ def test_the_microphones_echo_of_the_loudspeakers_is_captioned_once(pulse, wavs,
         time.sleep(1.5)
         # Loudspeakers, no headset: the microphone hears the others a little later and quieter;
         # then the user speaks with the loudspeakers quiet.
-        _play_at(pulse, [(0.0, wavs["jfk"], SPEAKERS), (0.0, wavs["echo"], SINK), (13.0, wavs["user"], SINK)]).join()
+        play_at(pulse, [(0.0, wavs["jfk"], SPEAKERS), (0.0, wavs["echo"], SINK), (13.0, wavs["user"], SINK)]).join()
         time.sleep(3.0)
         stdout, _ = _stop(proc)
     finally:
@@ -149,7 +123,7 @@ def test_losing_the_loudspeakers_leaves_the_microphone_captioning(pulse, wavs, t
                              StreamingOptions(reconnect_s=2.0), on_event=events.append)
     capture.start()
     time.sleep(1.5)
-    player = _play_at(pulse, [(0.0, wavs["jfk"], SINK)])
+    player = play_at(pulse, [(0.0, wavs["jfk"], SINK)])
     time.sleep(2.0)
     pulse.unload_sink("doomed_speakers")  # headphones unplugged mid-sentence
     player.join()

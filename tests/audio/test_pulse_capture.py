@@ -3,7 +3,6 @@ recorded by the microphone source through sounddevice and captioned by the full 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from audio_files import write_wav
 from conftest import CLIPS, REPO, clip_path
 from livecaption.audio.decode import decode_audio
 from livecaption.metrics import wer
-from pulse import PulseServer
+from pulse import serving
 
 JFK_REF = CLIPS["jfk.flac"]["reference"]
 # Live decoding on 2 shared cores varies with load (the adaptive step follows compute time): on
@@ -26,16 +25,7 @@ from pulse import LIVE_JFK_MAX_WER
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    server = PulseServer(tmp_path_factory.mktemp("pulse-runtime")).start()
-    saved = {key: os.environ.get(key) for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}
-    os.environ.update({key: server.env[key] for key in saved})  # PortAudio's pulse plugin reads these
-    yield server
-    server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield from serving(tmp_path_factory.mktemp("pulse-runtime"))
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ recorded while paplay plays real speech into them; a sink that vanishes and come
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -23,27 +22,16 @@ from livecaption.audio.decode import decode_audio
 from livecaption.audio.pulse import Monitor, SystemAudioSource, list_monitors, resolve_monitor
 from livecaption.audio.ring import RingBuffer
 from livecaption.errors import UserError
-from pulse import SINK, PulseServer
+from pulse import SINK, serving
 
 MEETING = "livecaption_meeting"  # a second output device, like a headset next to the speakers
 HEADSET = "Meeting Headset"
 RATE = 16_000
-ENV_KEYS = ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER")
 
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    saved = {key: os.environ.get(key) for key in ENV_KEYS}
-    os.environ.pop("PULSE_SERVER", None)  # it would win over the private server's runtime folder
-    server = PulseServer(tmp_path_factory.mktemp("pulse-runtime"), extra_sinks={MEETING: HEADSET}).start()
-    os.environ.update({key: server.env[key] for key in ENV_KEYS[:2]})  # libpulse finds the server by these
-    yield server
-    server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield from serving(tmp_path_factory.mktemp("pulse-runtime"), extra_sinks={MEETING: HEADSET})
 
 
 @pytest.fixture

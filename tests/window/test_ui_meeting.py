@@ -10,9 +10,7 @@ system audio), as in tests/audio/test_meeting_pulse.py. Only the last test runs 
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import time
 import wave
 
@@ -24,7 +22,7 @@ from conftest import CLIPS, clip_path
 from livecaption.audio.decode import decode_audio
 from livecaption.metrics import wer
 from livecaption.streaming.events import CaptionUpdate, CommittedWord
-from pulse import LIVE_JFK_MAX_WER, SINK, PulseServer
+from pulse import LIVE_JFK_MAX_WER, SINK, play_at, serving
 from ui_windows import closed, shown_window
 
 SPEAKERS = "meeting_speakers"
@@ -34,17 +32,7 @@ USER_REF = CLIPS["two_speakers_stereo.wav"]["channel_references"][0]  # "He bega
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    runtime = tmp_path_factory.mktemp("pulse-window-meeting")
-    server = PulseServer(runtime, extra_sinks={SPEAKERS: "Loudspeakers"}).start()
-    saved = {key: os.environ.get(key) for key in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH")}
-    os.environ.update({key: server.env[key] for key in saved})  # PortAudio's pulse plugin and libpulse read these
-    yield server
-    server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield from serving(tmp_path_factory.mktemp("pulse-window-meeting"), extra_sinks={SPEAKERS: "Loudspeakers"})
 
 
 @pytest.fixture
@@ -193,21 +181,6 @@ def wavs(tmp_path_factory):
             "123": write_wav(folder / "123.wav", decode_audio(clip_path("one_two_three.wav")), 16_000)}
 
 
-def _play_at(pulse, plays: list[tuple[float, str, str]]) -> threading.Thread:
-    """Play (seconds from now, wav, sink) in a thread; join it to wait for the last one to end."""
-    def run():
-        began, procs = time.monotonic(), []
-        for at, wav, sink in plays:
-            time.sleep(max(0.0, began + at - time.monotonic()))
-            procs.append(pulse.play(wav, sink=sink))
-        for proc in procs:
-            proc.wait(timeout=60)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
 def _poll_every(callback, parent, interval_ms: int = 50):
     from PySide6.QtCore import QTimer
 
@@ -253,7 +226,7 @@ def test_a_meeting_is_captioned_per_input_renamed_saved_and_survives_losing_the_
         assert (win.status.level_label.text(), win.status.system_label.text()) == ("You", "Others")
         time.sleep(1.0)
         # The others speak; the user answers while they are still talking.
-        player = _play_at(pulse, [(0.0, wavs["jfk"], SPEAKERS), (7.0, wavs["user"], SINK)])
+        player = play_at(pulse, [(0.0, wavs["jfk"], SPEAKERS), (7.0, wavs["user"], SINK)])
         qtbot.waitUntil(lambda: not player.is_alive(), timeout=60_000)  # the window lives on meanwhile
         qtbot.waitUntil(lambda: "complaint" in _said(win).get("You", "").lower()
                         and "country" in _said(win).get("Others", "").lower(), timeout=30_000)
