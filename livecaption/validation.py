@@ -331,7 +331,9 @@ def _check_meeting_bench(args: argparse.Namespace) -> None:
     check_path_name(args.system_audio_file, "--system-audio-file")
     others = [flag for flag, used in (("--soak", args.soak is not None), ("--offline", args.offline),
                                       ("--compare", args.compare), ("--speakers", args.speakers is not None),
-                                      ("--task translate", args.task != "transcribe"), ("--prompt", args.prompt))
+                                      ("--task translate", args.task != "transcribe"), ("--prompt", args.prompt),
+                                      ("--beam-size", args.beam_size is not None),
+                                      ("--encoder-padding", args.encoder_padding is not None))
               if used]
     if others:
         raise UserError(f"--system-audio-file benches a meeting capture; {', '.join(others)} go without it")

@@ -53,7 +53,8 @@ ECHO_WINDOW_S = 1.0
 ECHO_SETTLE_S = 0.3
 ECHO_MIN_SHARE = 0.6  # this share of a microphone caption's words heard on the system audio: echo
 MAX_PARTIAL_DEFER_S = 1.0  # an input skips partial decodes while the model is busy for at most this long
-ECHO_MAX_HOLD_S = 6.0  # a microphone caption is never held longer than this (wall clock)
+ECHO_MAX_HOLD_S = 6.0
+ECHO_RECENT_S = 5.0  # the system audio's words this recent can be what the microphone's tail echoes  # a microphone caption is never held longer than this (wall clock)
 
 
 class DecodeTurns:
@@ -67,22 +68,25 @@ class DecodeTurns:
         self._cond = threading.Condition()
         self._waiting: list[tuple[int, int]] = []  # (priority, arrival): the smallest goes next
         self._arrivals = itertools.count()
+        self._held = False  # a decode is running: nobody else enters, however urgent
 
     def busy(self) -> bool:
         with self._cond:
-            return bool(self._waiting)
+            return self._held or bool(self._waiting)
 
     @contextlib.contextmanager
     def turn(self, priority: int = PARTIAL):
         ticket = (priority, next(self._arrivals))
         with self._cond:
             heapq.heappush(self._waiting, ticket)
-            self._cond.wait_for(lambda: self._waiting[0] == ticket)
+            self._cond.wait_for(lambda: not self._held and self._waiting[0] == ticket)
+            heapq.heappop(self._waiting)  # ours: it is the smallest
+            self._held = True
         try:
             yield
         finally:
             with self._cond:
-                heapq.heappop(self._waiting)
+                self._held = False
                 self._cond.notify_all()
 
 
@@ -120,6 +124,10 @@ class SharedRecognizer:
     def streaming_policy(self, options):
         return _FinalAware(self._recognizer.streaming_policy(options), self._kind)
 
+    def begin_decode(self) -> None:
+        """Done inside the decode's turn (it resets per-decode figures the other input's decode would
+        otherwise be counted in)."""
+
     def transcribe(self, audio, options=None, *args, **kwargs):
         kind = self._kind
         if not kind.final and self._turns.busy():
@@ -133,6 +141,7 @@ class SharedRecognizer:
         with self._turns.turn(DecodeTurns.FINAL if kind.final else DecodeTurns.PARTIAL):
             began = time.perf_counter()
             try:
+                self._recognizer.begin_decode()
                 return self._recognizer.transcribe(audio, options, *args, **kwargs)
             finally:
                 self.busy_seconds += time.perf_counter() - began
@@ -140,53 +149,68 @@ class SharedRecognizer:
 
 class EchoGate:
     """Holds the microphone's captions until the system audio's words for the same moment are
-    known, then drops those that repeat them (see the module's docstring)."""
+    known, then drops those that repeat them (see the module's docstring). Once one caption is
+    held, every later event of the microphone waits behind it, so nothing overtakes it."""
 
-    def __init__(self, system: StreamingPipeline):
-        self.system = system
-        self.held: collections.deque = collections.deque()  # (wall time held, CaptionUpdate)
+    def __init__(self, microphone: StreamingPipeline, system: StreamingPipeline):
+        self.microphone, self.system = microphone, system
+        self.held: collections.deque = collections.deque()  # (wall time held, event)
         self.dropped_words = 0
-        self.hold_seconds: list[float] = []  # how long each microphone caption waited (added to its latency)
+        self.hold_seconds: list[float] = []  # how long each held microphone caption waited
+        self.final_holds: list[float] = []  # per utterance end, in order: what final latency misses
         self.system_tentative = ""  # the system audio's latest tentative tail (MeetingCapture keeps it)
+        self.system_ended = False  # its input is gone: nothing more will be heard there
         self._tentative: list = []  # the system audio's tentative words with their times
 
     def __call__(self, events: list, final: bool) -> list:
         out = []
         for event in events:
-            if isinstance(event, CaptionUpdate) and (event.committed or self.held):
+            if self.held or (isinstance(event, CaptionUpdate) and event.committed):
                 self.held.append((time.monotonic(), event))
-            elif isinstance(event, CaptionUpdate) and event.tentative and self._echoing(event.tentative):
-                out.append(dataclasses.replace(event, tentative=""))  # the echo's tail would flicker away
-            else:
-                out.append(event)
-        return self._release(final) + out
+                continue
+            if isinstance(event, CaptionUpdate):
+                if event.utterance_ended:
+                    self.final_holds.append(0.0)
+                if event.tentative and self._echoing(event.tentative):
+                    event = dataclasses.replace(event, tentative="")  # the echo's tail would flicker away
+            out.append(event)
+        return out + self._release(final)
+
+    def _offset(self) -> float:
+        """Microphone seconds to system-audio seconds: the two streams began at different moments."""
+        return self.microphone.session_offset - self.system.session_offset
 
     def _heard(self) -> tuple[float, list]:
-        core = self.system.core
-        return core.heard() if core is not None else (float("inf"), [])
+        outage = getattr(self.system.source, "outage", None)
+        if self.system_ended or (outage is not None and outage()):
+            return float("inf"), []  # nothing is coming from there: judge on what was heard
+        return self.system.heard or (0.0, [])
 
     def _release(self, final: bool) -> list:
         released = []
         settled, self._tentative = self._heard()
         while self.held:
-            held_at, update = self.held[0]
-            end = max((w.end for w in update.committed), default=0.0)
-            if not (final or end + ECHO_SETTLE_S <= settled or time.monotonic() - held_at > ECHO_MAX_HOLD_S):
-                break
+            held_at, event = self.held[0]
+            if isinstance(event, CaptionUpdate) and event.committed:
+                end = event.committed[-1].end + self._offset()
+                if not (final or end + ECHO_SETTLE_S <= settled or time.monotonic() - held_at > ECHO_MAX_HOLD_S):
+                    break
+                self.hold_seconds.append(time.monotonic() - held_at)
+                event = self._without_echo(event)
+            if isinstance(event, CaptionUpdate) and event.utterance_ended:
+                self.final_holds.append(time.monotonic() - held_at)
             self.held.popleft()
-            self.hold_seconds.append(time.monotonic() - held_at)
-            released.append(self._without_echo(update))
+            released.append(event)
         return released
 
     def _system_words(self, start: float, end: float) -> list[str]:
-        """What the system audio said around [start, end]: committed, or in its latest decode."""
+        """What the system audio said around [start, end] (its seconds): committed, or in its latest decode."""
         return [normalize(w.text) for w in [*self.system.committed, *self._tentative]
                 if w.end >= start - ECHO_WINDOW_S and w.start <= end + ECHO_WINDOW_S]
 
     def _without_echo(self, update: CaptionUpdate) -> CaptionUpdate:
-        if not update.committed:
-            return update
-        heard = self._system_words(update.committed[0].start, update.committed[-1].end)
+        offset = self._offset()
+        heard = self._system_words(update.committed[0].start + offset, update.committed[-1].end + offset)
         said = [normalize(w.text) for w in update.committed]
         if heard and sum(word in heard for word in said) >= ECHO_MIN_SHARE * len(said):
             self.dropped_words += len(said)
@@ -195,12 +219,15 @@ class EchoGate:
         return update
 
     def _echoing(self, tentative: str) -> bool:
-        """Whether the microphone's tentative tail is words the system audio is saying right now."""
-        recent = [normalize(w.text) for w in list(self.system.committed)[-20:]]
-        tail = normalize(self.system_tentative)
+        """Whether the microphone's tentative tail is words the system audio is saying right now
+        (its last few seconds: the others' words from minutes ago are no echo)."""
+        heard = self.system.heard
+        now = heard[0] if heard else 0.0
+        recent = {normalize(w.text) for w in [*self.system.committed[-40:], *(heard[1] if heard else [])]
+                  if w.end >= now - ECHO_RECENT_S}
+        recent |= set(normalize(self.system_tentative).split())
         said = normalize(tentative).split()
-        heard = set(recent) | set(tail.split())
-        return bool(said) and sum(word in heard for word in said) >= ECHO_MIN_SHARE * len(said)
+        return bool(said) and sum(word in recent for word in said) >= ECHO_MIN_SHARE * len(said)
 
 
 class MeetingCapture:
@@ -228,28 +255,36 @@ class MeetingCapture:
         }
         self.echo: EchoGate | None = None
         if echo and MICROPHONE in self.pipelines and SYSTEM in self.pipelines:
-            self.echo = EchoGate(self.pipelines[SYSTEM])
+            self.echo = EchoGate(self.pipelines[MICROPHONE], self.pipelines[SYSTEM])
             self.pipelines[MICROPHONE].commit_gate = self.echo
 
     def start(self) -> None:
         if self.journal is not None:
             self.journal.append_source_names(self.names)
-        started = []
+        started, began = [], time.monotonic()
         try:
             for pipeline in self.pipelines.values():
                 pipeline.start()
                 started.append(pipeline)
+                # Each stream's audio begins when its capture does (opening an input takes a moment):
+                # on the session's clock a later one's times are shifted by the difference, so the
+                # two inputs' words line up (the echo check compares them to the second).
+                pipeline.session_offset += time.monotonic() - began
         except BaseException:
             for pipeline in started:
                 pipeline.stop()
             raise
 
     def stop(self) -> None:
-        for pipeline in self.pipelines.values():
+        """Stop capturing; the system audio's last words are decoded first, so the microphone's
+        last captions are judged against them (an echo of them is still caught)."""
+        order = sorted(self.pipelines, key=lambda sid: sid == MICROPHONE)
+        for sid in order:
+            pipeline = self.pipelines[sid]
             pipeline.source.stop()
             if pipeline.ring is not None:
                 pipeline.ring.close()
-        self.wait()
+            pipeline.wait()
 
     def wait(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -271,14 +306,17 @@ class MeetingCapture:
 
     def _forward(self, event: Event) -> None:
         if isinstance(event, StreamEnded):
-            with self._lock:
+            with self._lock:  # like every other event: one input's at a time
                 self._ended[event.source] = event
-                everything_ended = len(self._ended) == len(self.pipelines)
-            self.on_event(event)  # one input's end (a lost monitor): the other goes on
-            if everything_ended:
-                self._mark_lost_inputs()
-                errors = [f"{self._label(e.source)}: {e.error}" for e in self._ended.values() if e.error]
-                self.on_event(StreamEnded(event.time, "; ".join(errors) or None))
+                if event.source == SYSTEM and self.echo is not None:
+                    self.echo.system_ended = True
+                self.on_event(event)  # one input's end (a lost monitor): the other goes on
+                if len(self._ended) == len(self.pipelines):
+                    self._mark_lost_inputs()
+                    # The meeting failed only if every input did (as ``source_failure`` says).
+                    errors = [f"{self._label(e.source)}: {e.error}" for e in self._ended.values() if e.error]
+                    failed = len(errors) == len(self.pipelines)
+                    self.on_event(StreamEnded(event.time, "; ".join(errors) if failed else None))
             return
         if self.echo is not None and isinstance(event, CaptionUpdate) and event.source == SYSTEM:
             self.echo.system_tentative = event.tentative
@@ -288,11 +326,13 @@ class MeetingCapture:
         """An input lost for good while another went on heard nothing from then to the session's
         end: its transcript says so, on that input (the journal too), never passing it off as silence."""
         heard_until = {sid: p.core.processed_index / SAMPLE_RATE for sid, p in self.pipelines.items()
-                       if p.core is not None}
-        end = max(heard_until.values(), default=0.0)
+                       if p.core is not None}  # each stream's own seconds
+        end = max((t + self.pipelines[sid].session_offset for sid, t in heard_until.items()), default=0.0)
         for sid, pipeline in self.pipelines.items():
-            if pipeline.source_failure and sid in heard_until and end - heard_until[sid] > 0.1:
-                pipeline.report_gap(heard_until[sid], end, f"input lost: {pipeline.source_failure}", input_lost=True)
+            own_end = end - pipeline.session_offset
+            if pipeline.source_failure and sid in heard_until and own_end - heard_until[sid] > 0.1:
+                pipeline.report_gap(heard_until[sid], own_end, f"input lost: {pipeline.source_failure}",
+                                    input_lost=True)
 
     def _label(self, source: str | None) -> str:
         return INPUT_NAMES.get(source, source or "input")

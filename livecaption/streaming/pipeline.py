@@ -79,6 +79,9 @@ class StreamingPipeline:
         # Called with each batch of events (and whether it is the stream's last) before the journal
         # sees them; it may hold captions back and release them later (a meeting's echo check).
         self.commit_gate: Callable[[list, bool], list] | None = None
+        # What the worker had decoded when it last delivered (``StreamingTranscriber.heard``), taken
+        # on its own thread with the committed words it delivered: what another input may compare with.
+        self.heard: tuple[float, list] | None = None
         self.committed: list[CommittedWord] = []
         self.lag_max = 0.0
         self.longest_iteration = 0.0  # clock seconds of the slowest read-decode-deliver round
@@ -121,6 +124,11 @@ class StreamingPipeline:
         except BaseException as exc:  # surfaced to the caller; the transcript so far is kept
             log.exception("streaming worker failed")
             self.error = exc
+            if self.commit_gate is not None:  # captions it was holding back are the transcript too
+                try:
+                    self._deliver([], final=True)
+                except Exception:
+                    log.exception("held captions could not be delivered")
         reason = self.source_failure or (f"{type(self.error).__name__}: {self.error}" if self.error else None)
         self.on_event(StreamEnded(self.clock.now(), reason, source=self.source_id))
 
@@ -242,6 +250,8 @@ class StreamingPipeline:
             elif isinstance(event, CaptureGap) and self.journal is not None:
                 self.journal.append_gap(event.start, event.end, event.reason, event.source)
             self.on_event(event)
+        if self.core is not None and threading.current_thread() is self._worker:
+            self.heard = self.core.heard()
         self.on_event(self.stats())
 
     # -- measurements ---------------------------------------------------------------------

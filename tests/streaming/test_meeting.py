@@ -144,16 +144,17 @@ def test_turns_alternate_between_two_waiting_inputs():
     assert max(len(run) for run in "".join(order).replace("ab", "a b").replace("ba", "b a").split()) <= 2
 
 
-def test_a_final_decode_goes_before_waiting_partial_ones():
+def test_a_final_decode_goes_before_waiting_partial_ones_but_never_into_a_running_one():
     turns, order = DecodeTurns(), []
     holding, release = threading.Event(), threading.Event()
 
     def decode(name, priority, hold=False):
         with turns.turn(priority):
-            order.append(name)
+            order.append(f"{name} in")
             if hold:
                 holding.set()
                 release.wait(10)
+            order.append(f"{name} out")
 
     first = threading.Thread(target=decode, args=("busy", DecodeTurns.PARTIAL, True))
     first.start()
@@ -164,10 +165,39 @@ def test_a_final_decode_goes_before_waiting_partial_ones():
     waiting.append(threading.Thread(target=decode, args=("final", DecodeTurns.FINAL)))
     waiting[1].start()
     time.sleep(0.1)
+    assert order == ["busy in"] and turns.busy()  # ... the final waits for the running decode ...
     release.set()
     for thread in [first, *waiting]:
         thread.join(10)
-    assert order == ["busy", "final", "partial"]  # ... and the final still goes first
+    # ... and then goes before the partial that waited longer; one decode at a time throughout.
+    assert order == ["busy in", "busy out", "final in", "final out", "partial in", "partial out"]
+    assert not turns.busy()
+
+
+def test_two_inputs_never_decode_at_once(tmp_path):
+    # A scripted model that takes a while and counts how many decodes are inside it at once.
+    jfk, three = decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav"))
+    system = np.concatenate([silence(0.5), jfk, silence(1.0)])
+    mic = np.concatenate([silence(2.0), three, silence(1.0), three, silence(len(system) / SAMPLE_RATE - 8.5)])
+    mic = mic[: len(system)]
+    mic_script = [(f"m{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(mic))]
+    system_script = [(f"s{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(system))]
+    model, mic_audio, system_audio = _recordings(mic, system, mic_script, system_script)
+    inside, most = [0], [0]
+    real = model.transcribe
+
+    def slow(audio, options):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        inside[0] -= 1
+        return real(audio, options)
+
+    model.transcribe = slow
+    _, events, _ = _run(model, mic_audio, system_audio, tmp_path)
+    assert most[0] == 1
+    heard = _words_by_source(events)
+    assert heard[MICROPHONE] == [w for w, _, _ in mic_script] and heard[SYSTEM] == [w for w, _, _ in system_script]
 
 
 def test_a_transcript_names_each_input_and_marks_a_gap_on_that_input_only():
@@ -186,3 +216,84 @@ def test_a_transcript_names_each_input_and_marks_a_gap_on_that_input_only():
     spoken = [(seg.speaker, seg.text.strip()) for seg in result.segments]
     assert spoken == [("Dana", "hello there"), ("You", "hi"), (None, "[not captioned 3.0-5.0 s on the system audio: "
                                                                       "input device lost]")]
+
+
+class _Stream:
+    """What the echo check reads of a pipeline: committed words, what it has heard, its offset."""
+
+    def __init__(self, committed=(), heard=(0.0, []), offset=0.0):
+        self.committed, self.heard, self.session_offset, self.source = list(committed), heard, offset, None
+
+
+def _words(texts, start, step=0.4):
+    from livecaption.streaming.events import CommittedWord
+
+    return tuple(CommittedWord(f" {t}", start + i * step, start + i * step + 0.3, 0.0, 0.9) for i, t in enumerate(texts))
+
+
+def test_the_echo_check_waits_only_while_the_system_audio_can_still_answer():
+    from livecaption.streaming.meeting import EchoGate
+
+    system = _Stream(heard=(2.0, []))
+    gate = EchoGate(_Stream(), system)
+    mine = CaptionUpdate(_words(["hello", "there"], 3.0), "", 4.0)
+    gap = CaptureGap(5.0, 6.0, "microphone lost", 6.0)
+    assert gate([mine, gap], final=False) == []  # the others are not decoded that far: both wait, in order
+    gate.system_ended = True  # the system audio's input is gone: nothing will answer, judge now
+    assert gate([], final=False) == [mine, gap]
+    assert gate.hold_seconds and gate.hold_seconds[0] < 1.0
+
+
+def test_a_tentative_tail_is_hidden_only_when_it_repeats_what_the_others_say_now():
+    from livecaption.streaming.meeting import EchoGate
+
+    long_ago = _words(["i", "think", "we", "should", "ship", "it"], 10.0)
+    system = _Stream(committed=long_ago, heard=(300.0, []))
+    gate = EchoGate(_Stream(), system)
+    mine = CaptionUpdate((), "i think so", 300.0)
+    assert gate([mine], final=False) == [mine]  # the others said "I think" minutes ago: not an echo
+    system.committed += list(_words(["i", "think", "so"], 299.0))
+    assert gate([mine], final=False)[0].tentative == ""  # they say it now: the microphone's copy is hidden
+
+
+def test_held_captions_reach_the_journal_when_the_worker_fails(tmp_path):
+    # A gate that holds every caption until the stream's last delivery (as the echo check may),
+    # and a model that fails for good after words were committed: the worker ends with the error,
+    # and what it had committed and held is still delivered and journaled, not lost with it.
+    from livecaption.errors import UserError
+    from livecaption.streaming.pipeline import StreamingPipeline
+
+    jfk = decode_audio(clip_path("jfk.flac"))
+    audio = np.concatenate([silence(0.5), jfk]).astype(np.float32)
+    model = ScriptedRecognizer(audio, voiced_words(audio))
+    real, calls = model.transcribe, []
+
+    def failing_later(audio, options):
+        result = real(audio, options)
+        calls.append(result.text)
+        if sum(bool(text) for text in calls) >= 6:
+            raise UserError("a setting this model cannot do")  # no decode will ever succeed
+        return result
+
+    model.transcribe = failing_later
+    held = []
+
+    def hold_until_final(events, final):
+        held.extend(events)
+        return list(held) if final else []
+
+    events = []
+    journal = Journal({"model": "scripted", "device": "cpu", "precision": "fp32", "fallback": None, "options": {}},
+                      folder=tmp_path)
+    pipeline = StreamingPipeline(model, FileReplaySource(model.audio, speed=SPEED), on_event=events.append,
+                                 journal=journal)
+    pipeline.commit_gate = hold_until_final
+    pipeline.start()
+    pipeline.wait(60)
+    journal.close()
+    assert isinstance(pipeline.error, UserError)
+    committed = [w.text.strip() for w in pipeline.core.log.words]
+    delivered = [w.text.strip() for e in events if isinstance(e, CaptionUpdate) for w in e.committed]
+    assert committed and delivered == committed
+    _, recovered = read_journal(journal.path)
+    assert [w.text.strip() for w in recovered.words()] == committed
