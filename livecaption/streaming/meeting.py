@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import difflib
 import heapq
 import itertools
 import logging
@@ -52,6 +53,7 @@ ECHO_WINDOW_S = 1.0
 # one decode step later while they talk.
 ECHO_SETTLE_S = 0.3
 ECHO_MIN_SHARE = 0.6  # this share of a microphone caption's words heard on the system audio: echo
+ECHO_CONTINUE_SHARE = 0.34  # ... and this share, for the next words of an utterance that began as one
 MAX_PARTIAL_DEFER_S = 1.0  # an input skips partial decodes while the model is busy for at most this long
 ECHO_MAX_HOLD_S = 6.0
 ECHO_RECENT_S = 5.0  # the system audio's words this recent can be what the microphone's tail echoes  # a microphone caption is never held longer than this (wall clock)
@@ -161,6 +163,7 @@ class EchoGate:
         self.system_tentative = ""  # the system audio's latest tentative tail (MeetingCapture keeps it)
         self.system_ended = False  # its input is gone: nothing more will be heard there
         self._tentative: list = []  # the system audio's tentative words with their times
+        self._echo_utterance = False  # the microphone's utterance in progress began as an echo
 
     def __call__(self, events: list, final: bool) -> list:
         out = []
@@ -212,7 +215,16 @@ class EchoGate:
         offset = self._offset()
         heard = self._system_words(update.committed[0].start + offset, update.committed[-1].end + offset)
         said = [normalize(w.text) for w in update.committed]
-        if heard and sum(word in heard for word in said) >= ECHO_MIN_SHARE * len(said):
+        # The two copies are decoded apart, so they differ here and there ("Ask not! Like your" on
+        # the microphone, "Asked not what your" on the system audio): words match loosely, and
+        # once an utterance began as an echo, its next words need less to be judged one too.
+        share = ECHO_CONTINUE_SHARE if self._echo_utterance else ECHO_MIN_SHARE
+        echo = bool(heard) and sum(_heard_in(word, heard) for word in said) >= share * len(said)
+        if update.utterance_ended:
+            self._echo_utterance = False
+        else:
+            self._echo_utterance = echo
+        if echo:
             self.dropped_words += len(said)
             log.info("dropped %d words the microphone heard from the loudspeakers", len(said))
             return dataclasses.replace(update, committed=())
@@ -227,7 +239,16 @@ class EchoGate:
                   if w.end >= now - ECHO_RECENT_S}
         recent |= set(normalize(self.system_tentative).split())
         said = normalize(tentative).split()
-        return bool(said) and sum(word in recent for word in said) >= ECHO_MIN_SHARE * len(said)
+        return bool(said) and sum(_heard_in(word, recent) for word in said) >= ECHO_MIN_SHARE * len(said)
+
+
+def _heard_in(word: str, heard) -> bool:
+    """``word`` among ``heard``, or nearly (one decode's "asked" for the other's "ask")."""
+    if word in heard:
+        return True
+    return len(word) >= 3 and any(len(other) >= 3 and (other.startswith(word) or word.startswith(other)
+                                                       or difflib.SequenceMatcher(None, word, other).ratio() >= 0.8)
+                                  for other in heard)
 
 
 class MeetingCapture:

@@ -297,3 +297,17 @@ def test_held_captions_reach_the_journal_when_the_worker_fails(tmp_path):
     assert committed and delivered == committed
     _, recovered = read_journal(journal.path)
     assert [w.text.strip() for w in recovered.words()] == committed
+
+
+def test_an_echo_decoded_a_little_differently_is_still_an_echo_and_the_user_after_it_is_kept():
+    # Seen on the real server: the others' "Asked not what your country" came back through the
+    # microphone as "Ask not! Like your".
+    from livecaption.streaming.meeting import EchoGate
+
+    others = _words(["asked", "not", "what", "your", "country"], 1.0)
+    gate = EchoGate(_Stream(), _Stream(committed=others, heard=(10.0, [])))
+    echo = [CaptionUpdate(_words(["ask", "not!"], 1.05), "", 2.0), CaptionUpdate(_words(["like", "your"], 1.9), "", 3.0)]
+    mine = CaptionUpdate(_words(["hello", "everyone"], 3.2), "", 4.0, utterance_ended=True)
+    released = gate([*echo, mine], final=False)
+    assert [[w.text.strip() for w in u.committed] for u in released] == [[], [], ["hello", "everyone"]]
+    assert gate.dropped_words == 4
