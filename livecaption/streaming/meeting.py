@@ -160,7 +160,6 @@ class EchoGate:
         self.dropped_words = 0
         self.hold_seconds: list[float] = []  # how long each held microphone caption waited
         self.final_holds: list[float] = []  # per utterance end, in order: what final latency misses
-        self.system_tentative = ""  # the system audio's latest tentative tail (MeetingCapture keeps it)
         self.system_ended = False  # its input is gone: nothing more will be heard there
         self._tentative: list = []  # the system audio's tentative words with their times
         self._echo_utterance = False  # the microphone's utterance in progress began as an echo
@@ -237,7 +236,6 @@ class EchoGate:
         now = heard[0] if heard else 0.0
         recent = {normalize(w.text) for w in [*self.system.committed[-40:], *(heard[1] if heard else [])]
                   if w.end >= now - ECHO_RECENT_S}
-        recent |= set(normalize(self.system_tentative).split())
         said = normalize(tentative).split()
         return bool(said) and sum(_heard_in(word, recent) for word in said) >= ECHO_MIN_SHARE * len(said)
 
@@ -339,8 +337,6 @@ class MeetingCapture:
                     failed = len(errors) == len(self.pipelines)
                     self.on_event(StreamEnded(event.time, "; ".join(errors) if failed else None))
             return
-        if self.echo is not None and isinstance(event, CaptionUpdate) and event.source == SYSTEM:
-            self.echo.system_tentative = event.tentative
         self.on_event(event)
 
     def _mark_lost_inputs(self) -> None:
@@ -368,16 +364,6 @@ class MeetingCapture:
         return "; ".join(f"{self._label(sid)}: {failure}" for sid, failure in failures)
 
     # -- what a single pipeline offers, over both ---------------------------------------------------
-
-    @property
-    def committed(self) -> list:
-        words = [w for pipeline in self.pipelines.values() for w in pipeline.committed]
-        return sorted(words, key=lambda w: w.start)
-
-    @property
-    def transcript_text(self) -> str:
-        return "".join(w.text for w in self.committed).strip()
-
     @property
     def error(self) -> BaseException | None:
         return next((p.error for p in self.pipelines.values() if p.error is not None), None)
