@@ -27,13 +27,13 @@ from livecaption.asr import load_recognizer
 from livecaption.asr.types import TranscribeOptions
 from livecaption.audio.decode import SAMPLE_RATE, decode_audio
 from livecaption.audio.sources import FileReplaySource
-from livecaption.audio.vad import load_webrtcvad
-from livecaption.commands.common import vad_options_from
+from livecaption.audio.vad import VadGate
+from livecaption.commands.common import fmt as _fmt, percentile as _percentile, vad_options_from
 from livecaption.metrics import wer
 from livecaption.streaming.clock import RealClock, SimulatedClock
 from livecaption.streaming.events import MICROPHONE, SOURCE_SPEAKERS, SYSTEM
 from livecaption.streaming.meeting import MeetingCapture
-from livecaption.streaming.options import StreamingOptions
+from livecaption.streaming.options import StreamingOptions, VadOptions
 from livecaption.streaming.replay import stream_file
 from livecaption.transcript.export import write_text_atomic
 
@@ -73,16 +73,10 @@ class MeetingReport:
     echo_words_dropped: int
 
 
-def _percentile(values, q):
-    return float(np.percentile(values, q)) if values else None
-
-
 def voiced_at(audio: np.ndarray) -> np.ndarray:
     """Per 30 ms frame: did webrtcvad (mode 2) hear voice in it."""
-    vad = load_webrtcvad(2)
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
-    return np.array([vad.is_speech(pcm[i:i + FRAME].tobytes(), SAMPLE_RATE)
-                     for i in range(0, len(pcm) - FRAME + 1, FRAME)], dtype=bool)
+    gate = VadGate(VadOptions(aggressiveness=2))
+    return np.array([gate.is_speech(audio[i:i + FRAME]) for i in range(0, len(audio) - FRAME + 1, FRAME)], dtype=bool)
 
 
 def attributed(word, voiced: np.ndarray, slack_s: float = 0.3) -> bool:
@@ -157,10 +151,6 @@ def run_meeting_bench(args: argparse.Namespace) -> int:
         write_text_atomic(Path(args.events), "".join(line + "\n" for line in lines), force=args.force,
                           reads=[*files.values(), args.ref, args.system_ref])
     return 0
-
-
-def _fmt(value, unit=" s"):
-    return "-" if value is None else f"{value:.2f}{unit}"
 
 
 def print_meeting_report(r: MeetingReport) -> None:

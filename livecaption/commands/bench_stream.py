@@ -14,11 +14,10 @@ import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
 
 from livecaption.asr import load_recognizer
 from livecaption.asr.types import TranscribeOptions
-from livecaption.commands.common import vad_options_from
+from livecaption.commands.common import fmt as _fmt, percentile as _percentile, vad_options_from
 from livecaption.audio.decode import SAMPLE_RATE, decode_audio
 from livecaption.metrics import wer
 from livecaption.streaming.options import StreamingOptions
@@ -57,10 +56,6 @@ class StreamReport:
     peak_gpu_mb: float | None
     hypotheses_dropped: dict
     speaker_labels: dict | None = None  # with --speakers: speakers found, embedding cost, label delay
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
 
 
 def run_stream_bench(args: argparse.Namespace) -> int:
@@ -169,10 +164,6 @@ def _speaker_summary(tracker, speakers: list[str | None]) -> dict:
         "label_delays": [round(d, 4) for d in tracker.delays],  # per utterance, for pooling over files
         "error": tracker.error,
     }
-
-
-def _fmt(value: float | None, unit: str = " s") -> str:
-    return "-" if value is None else f"{value:.2f}{unit}"
 
 
 def _pct(value: float | None) -> str:

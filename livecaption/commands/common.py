@@ -60,3 +60,15 @@ def load_recognizer_for(args: argparse.Namespace):
 def notify_unreadable(problems: list[str]) -> None:
     for problem in problems:  # a damaged or foreign file in the sessions folder must never block anything
         print(f"livecaption: notice: {problem}", file=sys.stderr)
+
+
+def percentile(values, q: float) -> float | None:
+    """The q-th percentile of ``values`` (None for none): the benches' latency figures."""
+    import numpy as np
+
+    return float(np.percentile(values, q)) if len(values) else None
+
+
+def fmt(value: float | None, unit: str = " s") -> str:
+    """A figure for a bench's printed report ("-" when there is none)."""
+    return "-" if value is None else f"{value:.2f}{unit}"
