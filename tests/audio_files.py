@@ -43,3 +43,11 @@ def resample_linear(samples: np.ndarray, src: int, dst: int) -> np.ndarray:
     """Crude resampling, good enough to make a test file at another rate."""
     n = int(len(samples) * dst / src)
     return np.interp(np.linspace(0, len(samples) - 1, n), np.arange(len(samples)), samples).astype(np.float32)
+
+
+def stereo_channel(path: Path, channel: int) -> np.ndarray:
+    """One channel of a 16-bit WAV as float32 (two_speakers_stereo.wav: one speaker per channel)."""
+    with wave.open(str(path)) as handle:
+        channels = handle.getnchannels()
+        frames = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
+    return frames[channel::channels].astype(np.float32) / 32768

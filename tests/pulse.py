@@ -117,3 +117,12 @@ def play_at(server: PulseServer, plays: list):
     thread = threading.Thread(target=run)
     thread.start()
     return thread
+
+# The loudspeakers of a meeting test: a second null sink, whose monitor is the system audio, while
+# SINK's monitor (the default source) stands in for the microphone.
+SPEAKERS = "meeting_speakers"
+
+
+def serving_meeting(tmp_path_factory, name: str):
+    """``serving`` with the loudspeakers' sink too; for module-scoped fixtures: ``yield from``."""
+    yield from serving(tmp_path_factory.mktemp(name), extra_sinks={SPEAKERS: "Loudspeakers"})

@@ -12,34 +12,30 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 
 import numpy as np
 import pytest
 
-from audio_files import write_wav
+from audio_files import stereo_channel, write_wav
 from conftest import CLIPS, REPO, clip_path
 from livecaption.audio.decode import decode_audio
 from livecaption.metrics import wer
-from pulse import LIVE_JFK_MAX_WER, SINK, play_at, serving
+from pulse import LIVE_JFK_MAX_WER, SINK, SPEAKERS, play_at, serving_meeting
 
-SPEAKERS = "meeting_speakers"
 JFK_REF = CLIPS["jfk.flac"]["reference"]
 USER_REF = CLIPS["two_speakers_stereo.wav"]["channel_references"][0]  # "He began a confused complaint ..."
 
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    yield from serving(tmp_path_factory.mktemp("pulse-meeting"), extra_sinks={SPEAKERS: "Loudspeakers"})
+    yield from serving_meeting(tmp_path_factory, "pulse-meeting")
 
 
 @pytest.fixture(scope="module")
 def wavs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("meeting-speech")
     jfk = decode_audio(clip_path("jfk.flac"))
-    with wave.open(str(clip_path("two_speakers_stereo.wav"))) as handle:  # one speaker per channel
-        frames = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
-    user = frames[0::2].astype(np.float32) / 32768  # the first speaker alone
+    user = stereo_channel(clip_path("two_speakers_stereo.wav"), 0)  # the first speaker alone
     delay = int(0.05 * 16_000)  # loudspeaker to microphone across a room
     echo = np.concatenate([np.zeros(delay, np.float32), 0.3 * jfk])
     return {"jfk": write_wav(folder / "jfk.wav", jfk, 16_000), "user": write_wav(folder / "user.wav", user, 16_000),

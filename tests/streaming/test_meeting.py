@@ -59,15 +59,21 @@ def _words_by_source(events) -> dict:
     return out
 
 
-def test_both_inputs_are_captioned_under_their_own_label_and_journaled(tmp_path):
+def _conversation(user_from: float):
+    """The others read jfk (system audio) while the user says "one, two, three" twice from
+    ``user_from`` s (microphone), over them: a scripted model that knows both, its two replays,
+    and each input's words (m0, m1, ... and s0, s1, ...)."""
     jfk, three = decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav"))
-    # The others speak first, then the user, then both at once (overlap).
     system = np.concatenate([silence(0.5), jfk, silence(1.0)])
-    mic = np.concatenate([silence(3.0), three, silence(1.0), three, silence(len(system) / SAMPLE_RATE - 9.5)])
+    mic = np.concatenate([silence(user_from), three, silence(1.0), three, silence(len(system) / SAMPLE_RATE)])
     mic = mic[: len(system)]
     mic_script = [(f"m{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(mic))]
     system_script = [(f"s{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(system))]
-    model, mic_audio, system_audio = _recordings(mic, system, mic_script, system_script)
+    return (*_recordings(mic, system, mic_script, system_script), mic_script, system_script)
+
+
+def test_both_inputs_are_captioned_under_their_own_label_and_journaled(tmp_path):
+    model, mic_audio, system_audio, mic_script, system_script = _conversation(user_from=3.0)
     capture, events, journal = _run(model, mic_audio, system_audio, tmp_path)
 
     heard = _words_by_source(events)
@@ -176,13 +182,7 @@ def test_a_final_decode_goes_before_waiting_partial_ones_but_never_into_a_runnin
 
 def test_two_inputs_never_decode_at_once(tmp_path):
     # A scripted model that takes a while and counts how many decodes are inside it at once.
-    jfk, three = decode_audio(clip_path("jfk.flac")), decode_audio(clip_path("one_two_three.wav"))
-    system = np.concatenate([silence(0.5), jfk, silence(1.0)])
-    mic = np.concatenate([silence(2.0), three, silence(1.0), three, silence(len(system) / SAMPLE_RATE - 8.5)])
-    mic = mic[: len(system)]
-    mic_script = [(f"m{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(mic))]
-    system_script = [(f"s{i}", s, e) for i, (_, s, e) in enumerate(voiced_words(system))]
-    model, mic_audio, system_audio = _recordings(mic, system, mic_script, system_script)
+    model, mic_audio, system_audio, mic_script, system_script = _conversation(user_from=2.0)
     inside, most = [0], [0]
     real = model.transcribe
 

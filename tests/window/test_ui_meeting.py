@@ -12,27 +12,24 @@ from __future__ import annotations
 
 import re
 import time
-import wave
 
-import numpy as np
 import pytest
 
-from audio_files import write_wav
+from audio_files import stereo_channel, write_wav
 from conftest import CLIPS, clip_path
 from livecaption.audio.decode import decode_audio
 from livecaption.metrics import wer
 from livecaption.streaming.events import CaptionUpdate, CommittedWord
-from pulse import LIVE_JFK_MAX_WER, SINK, play_at, serving
+from pulse import LIVE_JFK_MAX_WER, SINK, SPEAKERS, play_at, serving_meeting
 from ui_windows import closed, shown_window
 
-SPEAKERS = "meeting_speakers"
 JFK_REF = CLIPS["jfk.flac"]["reference"]
 USER_REF = CLIPS["two_speakers_stereo.wav"]["channel_references"][0]  # "He began a confused complaint ..."
 
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
-    yield from serving(tmp_path_factory.mktemp("pulse-window-meeting"), extra_sinks={SPEAKERS: "Loudspeakers"})
+    yield from serving_meeting(tmp_path_factory, "pulse-window-meeting")
 
 
 @pytest.fixture
@@ -173,9 +170,7 @@ def test_both_inputs_speaking_at_once_never_share_a_line(qtbot, pulse, tmp_path)
 @pytest.fixture(scope="module")
 def wavs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("window-meeting-speech")
-    with wave.open(str(clip_path("two_speakers_stereo.wav"))) as handle:  # one speaker per channel
-        frames = np.frombuffer(handle.readframes(handle.getnframes()), dtype="<i2")
-    user = frames[0::2].astype(np.float32) / 32768  # the first speaker alone
+    user = stereo_channel(clip_path("two_speakers_stereo.wav"), 0)  # the first speaker alone
     return {"jfk": write_wav(folder / "jfk.wav", decode_audio(clip_path("jfk.flac")), 16_000),
             "user": write_wav(folder / "user.wav", user, 16_000),
             "123": write_wav(folder / "123.wav", decode_audio(clip_path("one_two_three.wav")), 16_000)}
