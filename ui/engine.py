@@ -20,6 +20,7 @@ from livecaption.streaming.events import CaptureGap, EngineRestarted, SpeechActi
 from livecaption.transcript.journal import Journal
 from ui import engine_streams as streams
 from ui.engine_streams import NO_MICROPHONE, stream_failure_message
+from ui.gui_thread_gc import GuiThreadCollection
 # The window's names (ui/engine_names.py), re-exported: the rest of ui/ imports them from here.
 from ui.engine_names import (FORMATS, MICROPHONE, SOURCE_SPEAKERS, SYSTEM, CaptionUpdate, DeviceChoice,  # noqa: F401
                              LiveTranscript, SpeakerLabels, StreamStats, UserError, embedded_model_names,
@@ -322,6 +323,8 @@ class EngineController(QObject):
 
     def __init__(self):
         super().__init__()
+        # Before the engine's thread exists: cycles are collected on this (the GUI) thread only.
+        self.collection = GuiThreadCollection(self)
         self.thread = QThread()
         self.thread.setObjectName("livecaption-engine")
         self.worker = EngineWorker()
@@ -396,8 +399,10 @@ class EngineController(QObject):
     def shutdown(self) -> None:
         """Stop (blocking: the last utterance is committed) and end the engine thread. Idempotent."""
         if not self.thread.isRunning():
+            self.collection.stop()
             return
         QMetaObject.invokeMethod(self.worker, "stop", Qt.BlockingQueuedConnection)
         QMetaObject.invokeMethod(self.worker, "end_session", Qt.BlockingQueuedConnection)
         self.thread.quit()
         self.thread.wait(30_000)
+        self.collection.stop()

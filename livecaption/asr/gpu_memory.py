@@ -61,8 +61,13 @@ class CudaPeaks:
 
 def release_memory() -> None:
     """Give a dropped model's accelerator memory back (a model or precision switch): collected first,
-    as a reference cycle can hold GPU tensors until the collector runs. Never imports torch."""
-    gc.collect()
+    as a reference cycle can hold GPU tensors until the collector runs. Never imports torch.
+
+    Not when automatic collection is off: a host that turned it off collects on a thread of its
+    choosing (the window: its GUI thread, ui/gui_thread_gc.py), and a collection here, on the engine's
+    thread, would destroy that host's objects from the wrong thread."""
+    if gc.isenabled():
+        gc.collect()
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
