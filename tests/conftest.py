@@ -64,6 +64,18 @@ def base_fp32():
     return WhisperRecognizer("base", "cpu", "fp32")
 
 
+@pytest.fixture(scope="session")
+def tiny_reference(tiny_fp32):
+    """transformers' own WhisperForConditionalGeneration on tiny.en's converted folder (fp32): the
+    reference our network (livecaption/asr/whisper/network.py) and decoder step are held to."""
+    import torch
+    from transformers import WhisperForConditionalGeneration
+
+    model = WhisperForConditionalGeneration.from_pretrained(str(tiny_fp32.runtime.resolved.path), dtype=torch.float32,
+                                                            attn_implementation="sdpa", use_safetensors=True)
+    return model.eval()
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run the real ``livecaption`` entry point in a subprocess."""
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}

@@ -5,9 +5,12 @@ and loads a file with bytes its header does not account for."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from pathlib import Path
+
+import numpy as np
 
 from livecaption.errors import ModelError
 
@@ -20,6 +23,33 @@ def read_safetensors_header(path: Path, dtypes: dict[str, int] = FLOAT_DTYPES, w
                             redo: str = "convert or download the model again") -> dict[str, tuple[str, tuple[int, ...]]]:
     """name -> (dtype, shape) from the file's header; ModelError if the file is not a whole safetensors file
     whose tensors all have one of ``dtypes`` (what ``what`` are made of)."""
+    _, tensors = _read_layout(path, dtypes, what, redo)
+    return {name: (dtype, shape) for name, (dtype, shape, _) in tensors.items()}
+
+
+def read_float_tensors(path: Path, dtype) -> dict:
+    """name -> torch tensor in ``dtype``, read one tensor at a time with plain reads.
+
+    safetensors' own loader maps the whole file, and its pages then count in the process's memory
+    beside the converted copy (a float16 file loaded as float32: 1.5x the model at the peak). Here
+    only the tensor being converted is held twice."""
+    import torch
+
+    kinds = {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32, "F64": torch.float64}
+    data_start, layout = _read_layout(path, FLOAT_DTYPES, "model weights", "convert or download the model again")
+    tensors = {}
+    with open(path, "rb") as handle:
+        for name, (kind, shape, begin) in layout.items():
+            raw = np.empty(math.prod(shape) * FLOAT_DTYPES[kind], dtype=np.uint8)
+            handle.seek(data_start + begin)
+            if handle.readinto(raw) != raw.size:
+                raise ModelError(f"{path}: truncated while reading tensor '{name[:80]}'")
+            tensors[name] = torch.from_numpy(raw).view(kinds[kind]).reshape(shape).to(dtype)
+    return tensors
+
+
+def _read_layout(path: Path, dtypes: dict[str, int], what: str, redo: str) -> tuple[int, dict]:
+    """(offset of the tensor data, name -> (dtype, shape, offset in the data)), checked."""
     try:
         size = os.stat(path).st_size
         with open(path, "rb") as handle:
@@ -59,14 +89,14 @@ def read_safetensors_header(path: Path, dtypes: dict[str, int] = FLOAT_DTYPES, w
             valid = False
         if not valid:
             raise ModelError(f"{path}: tensor '{str(name)[:80]}' has inconsistent offsets; the file is damaged")
-        tensors[name] = (dtype, shape)
+        tensors[name] = (dtype, shape, begin)
         end = max(end, stop)
     if 8 + length + end > size:
         raise ModelError(f"{path}: truncated ({size} bytes, its header needs {8 + length + end}); "
                          f"delete it and {redo}")
     if 8 + length + end < size:  # safetensors refuses bytes its header does not account for
         raise ModelError(f"{path}: damaged ({size - 8 - length - end} bytes after the last tensor)")
-    return tensors
+    return 8 + length, tensors
 
 
 def weight_files(folder: Path) -> list[Path]:

@@ -65,6 +65,13 @@ def test_conversion_writes_complete_folder_with_progress_and_is_reused(fresh_cac
     assert generation["suppress_tokens"] == bundle_config["suppress_ids"]
     assert generation["begin_suppress_tokens"] == bundle_config["suppress_ids_begin"]
     assert generation["is_multilingual"] is False
+    # Written without importing transformers, read by transformers as its own (other tools use the folder).
+    from transformers import WhisperFeatureExtractor
+
+    features = json.loads((resolved.path / "preprocessor_config.json").read_text())
+    reference = WhisperFeatureExtractor(feature_size=80)
+    reference.save_pretrained(str(fresh_cache / "reference"))
+    assert features == json.loads((fresh_cache / "reference" / "preprocessor_config.json").read_text())
 
     stamp = (resolved.path / "model.safetensors").stat().st_mtime_ns
     again = []

@@ -29,34 +29,35 @@ def states(runtime):
     return runtime.encode(runtime.log_mel(audio)[:, :3000])
 
 
-def reference_logits(runtime, tokens, encoder_states, cache):
+def reference_logits(reference, tokens, encoder_states, cache):
+    """transformers' decoder (``reference``, tiny.en: the same weights as the runtime's network)."""
     with torch.no_grad():
-        out = runtime.model.model.decoder(input_ids=tokens, encoder_hidden_states=encoder_states,
-                                          past_key_values=cache, use_cache=True)
-        return runtime.model.proj_out(out.last_hidden_state)
+        out = reference.model.decoder(input_ids=tokens, encoder_hidden_states=encoder_states,
+                                      past_key_values=cache, use_cache=True)
+        return reference.proj_out(out.last_hidden_state)
 
 
 def new_reference_cache():
     return EncoderDecoderCache(DynamicCache(), DynamicCache())
 
 
-def test_greedy_steps_past_the_first_buffer_growth_match_transformers(runtime, states):
+def test_greedy_steps_past_the_first_buffer_growth_match_transformers(runtime, states, tiny_reference):
     lean, cache, reference = LeanDecoder(runtime.model), LeanDecoderCache(), new_reference_cache()
     tok = runtime.tokens
     prefix = torch.tensor([[tok.sot] + runtime.encode_text(" And so my fellow Americans")])
     with torch.no_grad():
         got = lean.logits(prefix, states, cache)
-    assert (got - reference_logits(runtime, prefix, states, reference)).abs().max() < TOLERANCE
+    assert (got - reference_logits(tiny_reference, prefix, states, reference)).abs().max() < TOLERANCE
     for _ in range(80):  # beyond the first 64-token capacity, so the buffers grow mid-decode
         step = got[:, -1:].argmax(-1)
         with torch.no_grad():
             got = lean.logits(step, states, cache)
-        expected = reference_logits(runtime, step, states, reference)
+        expected = reference_logits(tiny_reference, step, states, reference)
         assert (got - expected).abs().max() < TOLERANCE
     assert cache.length == prefix.shape[1] + 80 and cache.buffers.capacity >= cache.length
 
 
-def test_beam_rows_reordered_and_shrinking_match_transformers(runtime, states):
+def test_beam_rows_reordered_and_shrinking_match_transformers(runtime, states, tiny_reference):
     beams = 5
     lean, cache, reference = LeanDecoder(runtime.model, CrossAttentionMemo()), LeanDecoderCache(), new_reference_cache()
     shared = states.expand(beams, -1, -1)  # what beam search passes: one window for every row
@@ -64,7 +65,7 @@ def test_beam_rows_reordered_and_shrinking_match_transformers(runtime, states):
     with torch.no_grad():
         got = lean.logits(tokens, shared, cache)
     assert cache.shared_encoder
-    reference_logits(runtime, tokens, shared, reference)
+    reference_logits(tiny_reference, tokens, shared, reference)
     generator = torch.Generator().manual_seed(0)
     rows = beams
     for step_index in range(12):
@@ -77,12 +78,12 @@ def test_beam_rows_reordered_and_shrinking_match_transformers(runtime, states):
         step = torch.randint(0, runtime.tokens.eot, (rows, 1), generator=generator)
         with torch.no_grad():
             got = lean.logits(step, shared[:rows], cache)
-        expected = reference_logits(runtime, step, shared[:rows], reference)
+        expected = reference_logits(tiny_reference, step, shared[:rows], reference)
         assert got.shape == expected.shape
         assert (got - expected).abs().max() < TOLERANCE, step_index
 
 
-def test_a_batch_of_different_windows_and_the_alignment_queries(runtime, states):
+def test_a_batch_of_different_windows_and_the_alignment_queries(runtime, states, tiny_reference):
     audio = decode_audio(clip_path("one_two_three.wav"))
     other = runtime.encode(runtime.log_mel(audio)[:, :3000])
     batch = torch.cat([states, other])
@@ -91,7 +92,7 @@ def test_a_batch_of_different_windows_and_the_alignment_queries(runtime, states)
     with torch.no_grad():
         got = LeanDecoder(runtime.model).logits(tokens, batch, cache, cross_queries=queries)
     assert not cache.shared_encoder
-    expected = reference_logits(runtime, tokens, batch, new_reference_cache())
+    expected = reference_logits(tiny_reference, tokens, batch, new_reference_cache())
     assert (got - expected).abs().max() < TOLERANCE
     assert (got[0] - got[1]).abs().max() > 1.0  # two windows, two different predictions
     layers = runtime.config["decoder_layers"]

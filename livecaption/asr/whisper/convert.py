@@ -207,9 +207,14 @@ def _write_tokenizer(bundle_dir: Path, out: Path, special: dict[str, int], multi
 
 
 def _write_feature_extractor(out: Path, num_mel_bins: int) -> None:
-    from transformers import WhisperFeatureExtractor
-
-    WhisperFeatureExtractor(feature_size=num_mel_bins).save_pretrained(str(out))
+    """What transformers' ``WhisperFeatureExtractor(feature_size=...).save_pretrained`` writes, without
+    importing transformers (3 s of a first start): other tools read the folder as theirs."""
+    features = {
+        "chunk_length": 30, "dither": 0.0, "feature_extractor_type": "WhisperFeatureExtractor",
+        "feature_size": num_mel_bins, "hop_length": 160, "n_fft": 400, "n_samples": 480000, "nb_max_frames": 3000,
+        "padding_side": "right", "padding_value": 0.0, "return_attention_mask": False, "sampling_rate": 16000,
+    }
+    (out / "preprocessor_config.json").write_text(json.dumps(features, indent=2) + "\n")
 
 
 def convert_ct2_bundle(

@@ -1,12 +1,12 @@
-"""What a model folder holds, checked before transformers is asked to load it.
+"""What a model folder holds, checked before its weights are loaded.
 
-transformers trusts a folder: a ``config.json`` that is a list, or lacks ``vocab_size``, raises
-deep inside it; an empty or truncated ``model.safetensors`` raises ``SafetensorError``; and a
-safetensors file that lacks the model's weights loads *successfully*, with those layers left at
-random initial values, which then print gibberish. So the folder is read here first, cheaply
-(the config and the safetensors headers, never the tensors): the config must be a Whisper config
-with sane sizes, every weight the model needs must be present with the shape the config implies,
-and each file must be as long as its header says.
+A folder is the user's to make: a ``config.json`` that is a list, or lacks ``vocab_size``; an empty
+or truncated ``model.safetensors``; a safetensors file that lacks some of the model's weights (a
+loader that starts from random layers then prints gibberish); a preprocessor config asking for
+features the runtime does not make. So the folder is read here first, cheaply (the configs and the
+safetensors headers, never the tensors): the config must be a Whisper config with sane sizes,
+every weight the model needs must be present with the shape the config implies, and each file must
+be as long as its header says.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def read_config(folder: Path) -> dict:
             shown = json.dumps(value, default=str)[:40]  # as written in the file: "" and true stay visible
             raise ModelError(f"model folder {folder}: config.json has {key} = {shown}; expected {expected}")
     for stack in ("encoder", "decoder"):
-        if _get(config, "d_model") % _get(config, f"{stack}_attention_heads"):
+        if config_value(config, "d_model") % config_value(config, f"{stack}_attention_heads"):
             raise ModelError(f"model folder {folder}: config.json has d_model not divisible by "
                              f"{stack}_attention_heads")
     return config
@@ -81,20 +81,40 @@ def check_side_files(folder: Path) -> None:
             raise ModelError(f"model folder {folder}: tokenizer.json lacks its vocabulary model or added tokens")
 
 
-def _get(config: dict, key: str) -> int:
+# The features the runtime makes (runtime.log_mel): a folder that asks for others is not one it can run.
+_FEATURES = {"sampling_rate": 16_000, "hop_length": 160, "n_fft": 400, "chunk_length": 30}
+
+
+def check_features(folder: Path, config: dict) -> None:
+    """Refuse a ``preprocessor_config.json`` that asks for features other than Whisper's log-mel
+    frames (the runtime computes them itself, with ``num_mel_bins`` bands)."""
+    path = folder / "preprocessor_config.json"
+    if not path.exists():
+        return
+    features = json.loads(path.read_text(encoding="utf-8"))  # check_side_files has read it as an object
+    wanted = {**_FEATURES, "feature_size": config["num_mel_bins"]}
+    for key, value in wanted.items():
+        if key in features and features[key] != value:
+            shown = json.dumps(features[key], default=str)[:40]
+            raise ModelError(f"model folder {folder}: preprocessor_config.json has {key} = {shown}; "
+                             f"Whisper's features need {value}")
+
+
+def config_value(config: dict, key: str) -> int:
+    """``key`` of a checked config, or Whisper's default for it."""
     return config.get(key, _DEFAULTS.get(key))
 
 
 def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
     """Every tensor ``WhisperForConditionalGeneration`` needs, named without the ``model.`` prefix."""
-    d, mels = _get(config, "d_model"), _get(config, "num_mel_bins")
+    d, mels = config_value(config, "d_model"), config_value(config, "num_mel_bins")
     shapes: dict[str, tuple[int, ...]] = {
         "encoder.conv1.weight": (d, mels, 3), "encoder.conv1.bias": (d,),
         "encoder.conv2.weight": (d, d, 3), "encoder.conv2.bias": (d,),
-        "encoder.embed_positions.weight": (_get(config, "max_source_positions"), d),
+        "encoder.embed_positions.weight": (config_value(config, "max_source_positions"), d),
         "encoder.layer_norm.weight": (d,), "encoder.layer_norm.bias": (d,),
-        "decoder.embed_tokens.weight": (_get(config, "vocab_size"), d),
-        "decoder.embed_positions.weight": (_get(config, "max_target_positions"), d),
+        "decoder.embed_tokens.weight": (config_value(config, "vocab_size"), d),
+        "decoder.embed_positions.weight": (config_value(config, "max_target_positions"), d),
         "decoder.layer_norm.weight": (d,), "decoder.layer_norm.bias": (d,),
     }
 
@@ -106,8 +126,8 @@ def expected_shapes(config: dict) -> dict[str, tuple[int, ...]]:
         shapes[f"{prefix}_layer_norm.weight"] = shapes[f"{prefix}_layer_norm.bias"] = (d,)
 
     for stack in ("encoder", "decoder"):
-        ffn = _get(config, f"{stack}_ffn_dim")
-        for i in range(_get(config, f"{stack}_layers")):
+        ffn = config_value(config, f"{stack}_ffn_dim")
+        for i in range(config_value(config, f"{stack}_layers")):
             layer = f"{stack}.layers.{i}"
             attention(f"{layer}.self_attn")
             if stack == "decoder":
@@ -126,7 +146,7 @@ def check_weights(folder: Path, config: dict) -> None:
             found[name[len("model."):] if name.startswith("model.") else name] = shape
     expected = expected_shapes(config)
     if config.get("tie_word_embeddings") is False:
-        expected["proj_out.weight"] = (_get(config, "vocab_size"), _get(config, "d_model"))
+        expected["proj_out.weight"] = (config_value(config, "vocab_size"), config_value(config, "d_model"))
     missing = [name for name in expected if name not in found]
     if missing:
         raise ModelError(f"model folder {folder}: the weights lack {len(missing)} of the {len(expected)} tensors "

@@ -113,11 +113,13 @@ def ensure_embedded(name: str, progress: ProgressCallback | None = None) -> Path
 def check_model_folder(folder: Path) -> None:
     """Refuse folders that are not transformers Whisper folders, hold only pickled weights, or
     whose config and weights do not make a whole Whisper model (see ``folder_check``)."""
-    from livecaption.asr.whisper.folder_check import check_side_files, check_weights, read_config
+    from livecaption.asr.whisper.folder_check import check_features, check_side_files, check_weights, read_config
 
     refuse_unsafe_weights(folder)
-    check_weights(folder, read_config(folder))
+    config = read_config(folder)
+    check_weights(folder, config)
     check_side_files(folder)
+    check_features(folder, config)
 
 
 def _language_tokens(tokenizer_json: Path) -> frozenset[str] | None:

@@ -1,8 +1,9 @@
 """A loaded Whisper model: weights on the chosen device and precision, features, forward passes.
 
-The weights are transformers' ``WhisperForConditionalGeneration`` loaded from safetensors only
-(never pickles, never remote code). Decoding strategy lives in ``decoding``; this module only
-knows how to run the network.
+The weights are loaded from safetensors only (never pickles, never remote code) into the plain
+torch layers of ``network``; the tokenizer is ``tokenizers``' own and the mel filters are computed
+in ``features``: transformers is not imported to run a model (issue #15). Decoding strategy lives
+in ``decoding``; this module only knows how to run the network.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import numpy as np
 
 from livecaption.asr.device import DeviceChoice, is_out_of_memory, quantize_int8, torch_dtype
 from livecaption.asr.gpu_memory import CudaPeaks, release_memory
+from livecaption.asr.whisper.features import mel_filters
 from livecaption.asr.whisper.models import ResolvedModel, check_model_folder
+from livecaption.asr.whisper.text import WhisperText
 from livecaption.errors import ModelError
 
 log = logging.getLogger("livecaption")
@@ -49,24 +52,15 @@ class SpecialTokens:
         return self.no_timestamps + 1
 
 
-def _special_tokens(tokenizer, multilingual: bool) -> SpecialTokens:
-    def tid(token: str) -> int | None:
-        value = tokenizer.convert_tokens_to_ids(token)
-        if not isinstance(value, int):
-            return None
-        # Unknown tokens map to the unk id (which is <|endoftext|> itself in Whisper).
-        if value == tokenizer.unk_token_id and token != tokenizer.unk_token:
-            return None
-        return value
-
+def _special_tokens(text: WhisperText, multilingual: bool) -> SpecialTokens:
     languages = {}
     # English-only checkpoints carry language tokens in their vocabulary but were never trained on them.
-    added = tokenizer.get_added_vocab() if multilingual else {}
+    added = text.added_tokens() if multilingual else {}
     for token, token_id in sorted(added.items(), key=lambda kv: kv[1]):
         code = token[2:-2] if token.startswith("<|") and token.endswith("|>") else ""
         if 2 <= len(code) <= 3 and code.isalpha() and code.islower():
             languages[code] = token_id
-    required = {name: tid(name) for name in ("<|endoftext|>", "<|startoftranscript|>", "<|startofprev|>", "<|notimestamps|>")}
+    required = {name: text.token_id(name) for name in ("<|endoftext|>", "<|startoftranscript|>", "<|startofprev|>", "<|notimestamps|>")}
     missing = [name for name, value in required.items() if value is None]
     if missing:
         raise ModelError(f"the model's tokenizer lacks Whisper's special tokens {', '.join(missing)}")
@@ -74,20 +68,13 @@ def _special_tokens(tokenizer, multilingual: bool) -> SpecialTokens:
         eot=required["<|endoftext|>"],
         sot=required["<|startoftranscript|>"],
         sot_prev=required["<|startofprev|>"],
-        sot_lm=tid("<|startoflm|>"),
-        no_speech=tid("<|nospeech|>") or tid("<|nocaptions|>"),
+        sot_lm=text.token_id("<|startoflm|>"),
+        no_speech=text.token_id("<|nospeech|>") or text.token_id("<|nocaptions|>"),
         no_timestamps=required["<|notimestamps|>"],
-        transcribe=tid("<|transcribe|>"),
-        translate=tid("<|translate|>"),
+        transcribe=text.token_id("<|transcribe|>"),
+        translate=text.token_id("<|translate|>"),
         languages=languages,
     )
-
-
-def _quiet_transformers() -> None:
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
 
 
 class WhisperRuntime(CudaPeaks):
@@ -95,21 +82,15 @@ class WhisperRuntime(CudaPeaks):
 
     def __init__(self, resolved: ResolvedModel, choice: DeviceChoice):
         import torch
-        from transformers import WhisperFeatureExtractor, WhisperTokenizerFast
 
-        _quiet_transformers()
         check_model_folder(resolved.path)
         self.resolved = resolved
         self.config = self._read_config(resolved.path)
-        try:
-            self.tokenizer = WhisperTokenizerFast.from_pretrained(str(resolved.path))
-            extractor = WhisperFeatureExtractor.from_pretrained(str(resolved.path))
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model folder {resolved.path}: cannot load tokenizer or feature extractor ({exc})") from None
+        self.tokenizer = WhisperText(resolved.path)
         self.multilingual = int(self.config["vocab_size"]) >= 51865
         self.tokens = _special_tokens(self.tokenizer, self.multilingual)
         self.generation = self._read_generation(resolved.path)
-        self.mel_filters = torch.from_numpy(np.asarray(extractor.mel_filters, dtype=np.float32).T.copy())
+        self.mel_filters = torch.from_numpy(mel_filters(int(self.config["num_mel_bins"])))
         self.n_mels = int(self.config["num_mel_bins"])
         self.choice = choice
         self._session_peak = 0  # CUDA: highest allocation of earlier decodes (begin_decode resets the counter)
@@ -136,20 +117,10 @@ class WhisperRuntime(CudaPeaks):
             return {}
 
     def _load_weights(self, choice: DeviceChoice):
-        from transformers import WhisperForConditionalGeneration
-
         from livecaption.asr.whisper.lean_decoder import fuse_self_attention_projections
+        from livecaption.asr.whisper.network import load_network
 
-        try:
-            model = WhisperForConditionalGeneration.from_pretrained(
-                str(self.resolved.path),
-                dtype=torch_dtype(choice.precision),
-                attn_implementation="sdpa",
-                use_safetensors=True,
-            )
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise ModelError(f"cannot load model weights from {self.resolved.path}: {str(exc)[:200]}") from None
-        model.eval()
+        model = load_network(self.resolved.path, self.config, torch_dtype(choice.precision))
         fuse_self_attention_projections(model)
         if choice.precision == "int8":
             model = quantize_int8(model)
@@ -280,4 +251,4 @@ class WhisperRuntime(CudaPeaks):
         return self.tokenizer.decode([t for t in token_ids if t < self.tokens.eot])
 
     def encode_text(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text, add_special_tokens=False)
+        return self.tokenizer.encode(text)
