@@ -289,7 +289,8 @@ def _bench(args: argparse.Namespace) -> None:
 
     check_env_folder("LIVECAPTION_CACHE_DIR")
     check_cache_folder()
-    check_device(args.device, args.precisions if (args.offline or args.compare) else args.precision)
+    whole_files = (args.offline or args.compare) and not args.cold
+    check_device(args.device, args.precisions if whole_files else args.precision)
     check_language_for_model(args.model, args.language, args.task)
     _check_vocabulary(args)
     streaming_only = [flag for flag, used in (("--task translate", args.task != "transcribe"),
@@ -313,6 +314,7 @@ def _bench(args: argparse.Namespace) -> None:
     if args.ref:
         check_reference(args.ref)
     _check_meeting_bench(args)
+    _check_cold_bench(args)
     if args.events:
         if args.soak is not None or args.offline or args.compare:
             raise UserError("--events goes with the streaming bench, not --soak, --offline or --compare")
@@ -321,6 +323,21 @@ def _bench(args: argparse.Namespace) -> None:
     args.inputs = [_audio(args.file)]  # last: it reads a pipe
     if args.system_audio_file is not None:
         args.inputs.append(_audio(args.system_audio_file))
+
+
+def _check_cold_bench(args: argparse.Namespace) -> None:
+    if not args.cold:
+        return
+    others = [flag for flag, used in (("--soak", args.soak is not None), ("--offline", args.offline),
+                                      ("--fast", args.fast), ("--speakers", args.speakers is not None),
+                                      ("--system-audio-file", args.system_audio_file is not None),
+                                      ("--events", args.events is not None), ("--ref", args.ref is not None),
+                                      ("--task translate", args.task != "transcribe"), ("--prompt", args.prompt))
+              if used]
+    if others:
+        raise UserError(f"--cold times whole transcribe and listen processes; {', '.join(others)} go without it")
+    if args.file == "-":
+        raise UserError("--cold starts processes that read the recording themselves: give a file, not -")
 
 
 def _check_meeting_bench(args: argparse.Namespace) -> None:

@@ -49,6 +49,9 @@ def register(commands) -> None:
     bench.add_argument("--compare", action="store_true",
                        help="offline, also through faster-whisper (int8 and fp32; fp16 on CUDA): times as ratios to its int8")
     bench.add_argument("--batched", action="store_true", help="offline: also time livecaption's batched transcription")
+    bench.add_argument("--cold", action="store_true",
+                       help="time whole processes from launch (transcribe; listen --replay: ready, first caption), "
+                            "with peak memory; with --compare next to faster-whisper's whole process")
     bench.add_argument("--model", default=DEFAULT_MODEL, help="model (default: tiny.en)")
     bench.add_argument("--device", default="cpu", help="streaming device (default: cpu)")
     bench.add_argument("--precision", default="auto", help="streaming precision (default: auto)")
@@ -61,7 +64,7 @@ def register(commands) -> None:
     bench.add_argument("--encoder-padding", default=None, metavar="SECONDS|full", type=_padding,
                        help="streaming: encoder window = the audio plus this padding (default: "
                             "'full', Whisper's whole 30 s window)")
-    bench.add_argument("--repeat", type=int, default=1, help="with --offline: timed runs per engine; the best is kept")
+    bench.add_argument("--repeat", type=int, default=1, help="with --offline: timed runs per engine, the best is kept; with --cold: runs per process, the median is kept")
     bench.add_argument("--soak", type=float, default=None, metavar="MINUTES",
                        help="replay FILE as turns of a meeting this long on the simulated clock: memory, lag, "
                             "every turn committed")
@@ -100,6 +103,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from livecaption.commands.soak import run_soak_bench
 
         return run_soak_bench(args)
+    if args.cold:
+        from livecaption.commands.bench_cold import run_cold_bench
+
+        return run_cold_bench(args)
     if args.offline or args.compare:  # a comparison with faster-whisper is of whole-file transcription
         if args.beam_size is None:
             args.beam_size = 5

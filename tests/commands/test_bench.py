@@ -88,3 +88,27 @@ def test_meeting_bench_options_that_do_not_go_together_are_one_line(tmp_path):
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     proc = run_cli("bench", str(clip_path("jfk.flac")), "--system-audio-file", str(tmp_path / "missing.wav"))
     assert proc.returncode == 2 and "missing.wav" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cold_bench_times_whole_processes_against_faster_whisper():
+    proc = run_cli("bench", str(clip_path("one_two_three.wav")), "--cold", "--compare", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {row["what"]: row["runs"] for row in json.loads(proc.stdout)}
+    assert set(rows) == {"faster-whisper (int8)", "faster-whisper (float32)", "livecaption transcribe (fp32)",
+                         "livecaption listen --replay (fp32)"}
+    for runs in rows.values():
+        assert len(runs) == 1 and runs[0]["seconds"] > 0.3
+        assert 100 < runs[0]["peak_rss_mb"] < 4000  # each child's own peak: a whole interpreter with torch
+    (live,) = rows["livecaption listen --replay (fp32)"]
+    # Ready before the first caption, which comes before the replay (2.5 s at real-time pace) ends.
+    assert 0 < live["ready_s"] < live["first_caption_s"] < live["seconds"]
+    assert live["seconds"] > 2.5
+
+
+def test_cold_bench_options_that_do_not_go_together_are_one_line():
+    for extra in (["--offline"], ["--fast"], ["--events", "e.jsonl"]):
+        proc = run_cli("bench", str(clip_path("one_two_three.wav")), "--cold", *extra)
+        assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert "--cold times whole transcribe and listen processes" in proc.stderr
+    proc = run_cli("bench", "-", "--cold")
+    assert proc.returncode == 2 and "give a file, not -" in proc.stderr, proc.stderr
