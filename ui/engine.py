@@ -213,17 +213,17 @@ class EngineWorker(QObject):
             return
         self.loading.emit("ready", 100)
         replay = streams.replay_position(old)
-        stopped_at = self.offset + streams.stream_time(old)
+        stopped_at = streams.session_end(old)
         self.pipeline = None  # its end is a switch, not news
         old.stop()
         if replay is not None:
             # Nothing of a recording is lost: the new stream goes on at the file position, and
             # session times go on from where the old stream was (the session may have run before
             # this replay, so the file position is not the session time).
-            self.offset += replay[1]
+            self.offset = old.session_offset + replay[1]  # its start on the session clock, plus what it played
             config = dataclasses.replace(config, replay_from=replay[0])
         else:
-            self.offset += streams.stream_time(old)
+            self.offset = streams.session_end(old)
         try:
             pipeline = self._pipeline(recognizer, config)
             pipeline.start()
@@ -308,7 +308,7 @@ class EngineWorker(QObject):
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             pipeline.stop()  # decodes and commits the utterance in progress
-            self.offset += streams.stream_time(pipeline)
+            self.offset = streams.session_end(pipeline)
         self.stopped.emit()
 
 

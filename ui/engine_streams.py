@@ -69,9 +69,10 @@ def inputs(stream) -> dict:
     return stream.pipelines if isinstance(stream, MeetingCapture) else {None: stream}
 
 
-def stream_time(stream) -> float:
-    """Seconds the stream has run (on its own clock)."""
-    return max(pipeline.clock.now() for pipeline in inputs(stream).values())
+def session_end(stream) -> float:
+    """Where the stream is on the session's clock: its start there (which includes the time its
+    input took to deliver a first sample) plus what it has run since."""
+    return max(pipeline.session_offset + pipeline.clock.now() for pipeline in inputs(stream).values())
 
 
 def input_label(stream, source: str | None) -> str:

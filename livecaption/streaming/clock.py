@@ -34,6 +34,17 @@ class RealClock:
     def charge(self, seconds: float) -> float:
         return seconds
 
+    def anchor(self, audio_seconds: float) -> float:
+        """Make now() equal ``audio_seconds`` (the audio captured so far): time 0 becomes the moment
+        the input's first sample was captured, not the moment the clock was made. Opening a device
+        can take seconds before it delivers anything (~2 s through ALSA's pulse plugin); measured
+        from the earlier moment, every latency carried that delay (issue #15: the window read
+        2.4 s where the bench read 0.64 s). Returns how far time 0 moved forward, in seconds; never
+        backward (a replay faster than real time is ahead of the wall clock by design)."""
+        moved = max(0.0, self.now() - audio_seconds)
+        self._start += moved
+        return moved
+
 
 class SimulatedClock:
     simulated = True

@@ -287,8 +287,10 @@ class MeetingCapture:
                 started.append(pipeline)
                 # Each stream's audio begins when its capture does (opening an input takes a moment):
                 # on the session's clock a later one's times are shifted by the difference, so the
-                # two inputs' words line up (the echo check compares them to the second).
-                pipeline.session_offset += time.monotonic() - began
+                # two inputs' words line up (the echo check compares them to the second). A wall clock
+                # does it itself, exactly, at the input's first sample (StreamingPipeline: anchor).
+                if pipeline.clock.simulated:
+                    pipeline.session_offset += time.monotonic() - began
         except BaseException:
             for pipeline in started:
                 pipeline.stop()
