@@ -284,7 +284,7 @@ def test_hostile_vocabularies_are_refused_in_one_line_or_captioned_without_harm(
     @settings(max_examples=60, deadline=None)
     @given(st.text(max_size=400))
     def validated(text):
-        args = build_parser().parse_args(["listen", "--prompt", text])
+        args = build_parser().parse_args(["listen", f"--prompt={text}"])  # as a shell passes "-x" (--prompt=-x)
         try:
             validate(args)
         except UserError as exc:

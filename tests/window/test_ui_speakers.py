@@ -5,6 +5,7 @@ real tiny.en engine and the real voice encoder."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -71,10 +72,16 @@ def test_a_replayed_conversation_is_labelled_renamed_and_saved(qtbot, tmp_path, 
             win.replay(str(recording))
         qtbot.waitUntil(lambda: len(win.captions.speaker_names()) >= 2, timeout=60_000)
         text = win.captions.text.toPlainText()
-        assert text.startswith("Speaker 1: ") and "Speaker 2: " in text, text
+        # Live labels are numbered as voices first appear; how many a live pass opens depends on how
+        # the utterances fell (one mixing the end of a turn with the next opens a voice of its own),
+        # which the save re-clusters. What must hold live: the first voice is Speaker 1, and another
+        # voice is told apart from it.
+        labels = re.findall(r"^(Speaker \d+): ", text, flags=re.M)
+        assert labels and labels[0] == "Speaker 1" and len(set(labels)) >= 2, text
+        other = next(label for label in labels if label != "Speaker 1")
         journal = win.controller.worker.journal.path
         qtbot.waitUntil(lambda: not win.controller.running, timeout=30_000)
-        assert win.rename_speaker("Speaker 2", "Dana")
+        assert win.rename_speaker(other, "Dana")
         out = tmp_path / "meeting.json"
         win.save_transcript(out, "json")  # re-clusters the whole session first
         segments = json.loads(out.read_text())["segments"]
