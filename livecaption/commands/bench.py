@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 from livecaption.asr.whisper.models import DEFAULT_MODEL, EMBEDDED_MODELS
 from livecaption.asr.types import TranscribeOptions
 from livecaption.audio.decode import SAMPLE_RATE, decode_audio
-from livecaption.commands.common import add_vad_options
+from livecaption.commands.common import add_vad_options, ct2_folder_for
 from livecaption.errors import UserError
 from livecaption.metrics import wer
 
@@ -118,24 +117,6 @@ def _dispatch(args: argparse.Namespace) -> int:
     from livecaption.commands.bench_stream import run_stream_bench
 
     return run_stream_bench(args)
-
-
-def ct2_folder_for(model_name: str, scratch: Path) -> Path:
-    """A folder faster-whisper can load for an embedded model (split parts joined in ``scratch``)."""
-    model = EMBEDDED_MODELS[model_name]
-    bundle, parts = model.locate()
-    if len(parts) == 1 and parts[0].parent == bundle:
-        return bundle
-    target = scratch / f"ct2-{model_name}"
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        if (bundle / name).exists():
-            shutil.copyfile(bundle / name, target / name)
-    with open(target / "model.bin", "wb") as joined:
-        for part in parts:
-            with open(part, "rb") as piece:
-                shutil.copyfileobj(piece, joined)
-    return target
 
 
 def _timed(run, repeat: int) -> tuple[float, str]:

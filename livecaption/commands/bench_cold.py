@@ -28,7 +28,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from livecaption.commands.common import fmt
+from livecaption.commands.common import ct2_folder_for, fmt
 
 # faster-whisper's whole process: load the CTranslate2 bundle, transcribe with word times, print.
 FASTER_WHISPER = """
@@ -114,8 +114,6 @@ def _watch_terminal(terminal: int, marks: dict, start: float) -> None:
 
 
 def run_cold_bench(args: argparse.Namespace) -> int:
-    from livecaption.commands.bench import ct2_folder_for
-
     audio = str(Path(args.file).resolve())  # the children read it themselves (validation refused a pipe)
     precision = args.precision if args.precision != "auto" else "fp32"
     livecaption = [sys.executable, "-m", "livecaption"]

@@ -7,10 +7,12 @@ and ``livecaption.cli`` only assembles them: no import cycles (tests/test_import
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+from pathlib import Path
 
 from livecaption.asr.device import DEVICES_HELP, PRECISIONS
-from livecaption.asr.whisper.models import DEFAULT_MODEL
+from livecaption.asr.whisper.models import DEFAULT_MODEL, EMBEDDED_MODELS
 
 
 class Parser(argparse.ArgumentParser):
@@ -72,3 +74,21 @@ def percentile(values, q: float) -> float | None:
 def fmt(value: float | None, unit: str = " s") -> str:
     """A figure for a bench's printed report ("-" when there is none)."""
     return "-" if value is None else f"{value:.2f}{unit}"
+
+
+def ct2_folder_for(model_name: str, scratch: Path) -> Path:
+    """A folder faster-whisper can load for an embedded model (split parts joined in ``scratch``)."""
+    model = EMBEDDED_MODELS[model_name]
+    bundle, parts = model.locate()
+    if len(parts) == 1 and parts[0].parent == bundle:
+        return bundle
+    target = scratch / f"ct2-{model_name}"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        if (bundle / name).exists():
+            shutil.copyfile(bundle / name, target / name)
+    with open(target / "model.bin", "wb") as joined:
+        for part in parts:
+            with open(part, "rb") as piece:
+                shutil.copyfileobj(piece, joined)
+    return target
