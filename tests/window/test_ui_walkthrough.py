@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from conftest import CLIPS, clip_path
-from livecaption.metrics import wer
+from livecaption.metrics import normalize, wer
 from livecaption.asr.device import DeviceChoice
 from livecaption.streaming.events import CaptionUpdate, CaptureGap, StreamStats
 from ui_windows import _say, _words, bare_window, window  # noqa: F401 - fixtures
@@ -122,6 +122,17 @@ def test_a_file_that_is_not_audio_fails_once_and_the_error_does_not_stick(qtbot,
 
 # -- 6: a switch while someone speaks -------------------------------------------------------------
 
+def _words_kept_in_order(reference: str, hypothesis: str) -> int:
+    """How many of the reference's words the hypothesis has, in order (longest common subsequence)."""
+    ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
+    row = [0] * (len(hyp) + 1)
+    for word in ref:
+        diagonal = 0
+        for j, other in enumerate(hyp, 1):
+            diagonal, row[j] = row[j], diagonal + 1 if word == other else max(row[j], row[j - 1])
+    return row[-1]
+
+
 def test_switching_precision_mid_speech_loses_no_committed_audio(qtbot, window):
     window.replay_file = str(clip_path("jfk.flac"))
     with qtbot.waitSignal(window.controller.worker.started, timeout=120_000):
@@ -140,7 +151,11 @@ def test_switching_precision_mid_speech_loses_no_committed_audio(qtbot, window):
     assert [w.text for w in words][: len(before)] == before  # nothing rewritten
     assert [w.start for w in words] == sorted(w.start for w in words)
     text = window.transcript.to_transcription().text
-    assert wer(JFK_REF, text) <= 0.2, text  # the whole reading, across the switch
+    # The whole reading, across the switch: nothing lost (the reference's words are there, in order).
+    # Words next to the switch can still be misheard ("what your country" -> "what you are coming
+    # country" when the new model starts mid-phrase without the words before it: issue #16), so
+    # this counts the words kept, not the substitutions; tiny.en itself misses one ("so my").
+    assert _words_kept_in_order(JFK_REF, text) >= len(normalize(JFK_REF).split()) - 3, text
     assert not window.transcript.gaps  # a recording goes on where it was: nothing to mark
     print(f"{sum(len(u.committed) for u in during)} words committed by the old model while the new one loaded")
 
