@@ -110,9 +110,10 @@ def ensure_embedded(name: str, progress: ProgressCallback | None = None) -> Path
                               progress=progress)
 
 
-def check_model_folder(folder: Path) -> None:
+def check_model_folder(folder: Path) -> dict:
     """Refuse folders that are not transformers Whisper folders, hold only pickled weights, or
-    whose config and weights do not make a whole Whisper model (see ``folder_check``)."""
+    whose config and weights do not make a whole Whisper model (see ``folder_check``); the checked
+    config."""
     from livecaption.asr.whisper.folder_check import check_features, check_side_files, check_weights, read_config
 
     refuse_unsafe_weights(folder)
@@ -120,6 +121,7 @@ def check_model_folder(folder: Path) -> None:
     check_weights(folder, config)
     check_side_files(folder)
     check_features(folder, config)
+    return config
 
 
 def _language_tokens(tokenizer_json: Path) -> frozenset[str] | None:

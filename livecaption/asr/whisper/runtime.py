@@ -83,31 +83,20 @@ class WhisperRuntime(CudaPeaks):
     def __init__(self, resolved: ResolvedModel, choice: DeviceChoice):
         import torch
 
-        check_model_folder(resolved.path)
+        self.config = check_model_folder(resolved.path)
         self.resolved = resolved
-        self.config = self._read_config(resolved.path)
         self.tokenizer = WhisperText(resolved.path)
         self.multilingual = int(self.config["vocab_size"]) >= 51865
         self.tokens = _special_tokens(self.tokenizer, self.multilingual)
         self.generation = self._read_generation(resolved.path)
-        self.mel_filters = torch.from_numpy(mel_filters(int(self.config["num_mel_bins"])))
         self.n_mels = int(self.config["num_mel_bins"])
+        self.mel_filters = torch.from_numpy(mel_filters(self.n_mels))
         self.choice = choice
         self._session_peak = 0  # CUDA: highest allocation of earlier decodes (begin_decode resets the counter)
         from livecaption.asr.whisper.lean_decoder import CrossAttentionMemo
 
         self._cross_memo = CrossAttentionMemo()  # keyed by model too: a reload never sees stale projections
         self.model = self._load(choice)
-
-    @staticmethod
-    def _read_config(path: Path) -> dict:
-        try:
-            config = json.loads((path / "config.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"model folder {path}: unreadable config.json ({exc})") from None
-        if config.get("model_type") != "whisper":
-            raise ModelError(f"model folder {path} holds a '{config.get('model_type')}' model, not Whisper")
-        return config
 
     @staticmethod
     def _read_generation(path: Path) -> dict:
