@@ -21,6 +21,9 @@ class StreamClock(Protocol):
         """Account for compute time just spent (the wall clock has already moved); returns the
         clock seconds it took."""
 
+    def anchor(self, audio_seconds: float) -> float:
+        """At the input's first audio: make time 0 the first sample's; returns how far it moved."""
+
 
 class RealClock:
     simulated = False
@@ -70,6 +73,10 @@ class SimulatedClock:
         with self._lock:
             self._now += charged
         return charged
+
+    def anchor(self, audio_seconds: float) -> float:
+        """Nothing to move: on this clock the audio is the time (the replay is due when the clock says)."""
+        return 0.0
 
     def advance_to(self, moment: float) -> None:
         with self._lock:

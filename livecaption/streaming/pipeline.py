@@ -179,7 +179,7 @@ class StreamingPipeline:
                 log.warning("fell behind: %.2f s of audio dropped", seconds)
                 reason = f"fell behind: decoding was slower than real time, {seconds:.1f} s of audio dropped"
                 self._mark_gap(resampler, gap_start, index, reason, fell_behind=True)
-            if index == 0 and not self.clock.simulated and hasattr(self.clock, "anchor"):
+            if index == 0:
                 # The first audio: the stream's time 0 is when its first sample was captured, and the
                 # session's times follow (what came before was the device opening, not silence).
                 self.session_offset += self.clock.anchor(ring.written_index / ring.sample_rate)
